@@ -1,0 +1,113 @@
+"""The one Faust app. Everything else registers on it; nothing here computes a KPI.
+
+``faust -A streams.app worker`` and ``cckpi worker`` run the same app. Settings
+are read once, here, from the environment (``CCKPI_*``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+import prometheus_client
+from aiokafka import AIOKafkaProducer
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from streams.pipeline.ingest import IngestService
+from streams.pipeline.publish import PublishService
+from streams.pipeline.runtime import Runtime
+from streams.settings import Settings, load_settings
+from streams.topics import BREACHES, declare_topics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Worker:
+    """The Faust app with the runtime it wires."""
+
+    app: faust.App
+    runtime: Runtime
+    services: tuple[IngestService, PublishService] | None = None
+
+
+def create_worker(settings: Settings) -> Worker:
+    prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
+    runtime = Runtime(settings)
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
+        web_port=settings.web_port,
+        web_bind=settings.web_bind,
+        web_host=settings.web_bind,
+        datadir=str(settings.data_dir),
+        store="memory://",
+        topic_partitions=1,
+        topic_allow_declare=True,
+        topic_disable_leader=True,
+        broker_session_timeout=10,
+        broker_rebalance_timeout=10,
+        broker_heartbeat_interval=1,
+        producer_max_request_size=16 * 1024 * 1024,
+        web_enabled=True,
+    )
+    worker = Worker(app, runtime)
+    breaches = app.topic(settings.topic(BREACHES), value_serializer="json", partitions=1)
+
+    @app.agent(breaches)
+    async def breach_log(stream: Any) -> None:
+        """Counts target transitions seen on the breaches topic (any worker may run it)."""
+        async for record in stream:
+            runtime.metrics.breach_transitions.labels(
+                str(record.get("target", "")), str(record.get("state", ""))
+            ).inc()
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def pipeline() -> None:
+        """Declare topics, then run ingest (stage one) and publishing (stage two)."""
+        await declare_topics(settings)
+        producer = AIOKafkaProducer(
+            **settings.kafka_kwargs(),
+            linger_ms=5,
+            max_request_size=16 * 1024 * 1024,
+            acks="all",
+            max_batch_size=1024 * 1024,
+        )
+        await producer.start()
+        services = (IngestService(runtime, producer), PublishService(runtime, producer))
+        worker.services = services
+        try:
+            await faust_gather(*(service.run() for service in services))
+        finally:
+            await producer.stop()
+
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        return web.bytes(
+            generate_latest(runtime.registry), content_type=CONTENT_TYPE_LATEST.split(";")[0]
+        )
+
+    @app.page("/health")
+    async def health(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok", "publisher": runtime.publisher})
+
+    return worker
+
+
+async def faust_gather(*coroutines: Any) -> None:
+    """Run services together; the first to fail stops the others and re-raises."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            task.result()
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+worker = create_worker(load_settings())
+app = worker.app

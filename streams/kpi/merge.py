@@ -1,0 +1,184 @@
+"""Stage two: merge the cell deltas of every source partition into scope aggregates.
+
+Deltas arrive as written by stage one (finest cells: team, channel, queue,
+agent) and are rolled up into every scope the event counts in. A window is
+final once every windowed source partition's watermark passes its end plus
+grace; its records are then published once with ``final: true``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from streams.kpi.catalogue import AGENT_KPIS, PERIODS, ScopeKind, team_average_name, to_team_name
+from streams.kpi.derive import derive
+from streams.kpi.measures import Measures, merge_into
+from streams.kpi.windows import WindowClock
+
+Scope = tuple[tuple[str, str], ...]
+Window = tuple[int, int]
+NEG_INF = float("-inf")
+_KIND_BY_LABELS = {
+    (): ScopeKind.CENTRE,
+    ("team",): ScopeKind.TEAM,
+    ("channel", "team"): ScopeKind.CHANNEL,
+    ("queue", "team"): ScopeKind.QUEUE,
+    ("agent", "team"): ScopeKind.AGENT,
+}
+_AGENT_KPI_NAMES = {kpi.name for kpi in AGENT_KPIS}
+
+
+def scope_kind(scope: Scope) -> ScopeKind:
+    return _KIND_BY_LABELS[tuple(name for name, _ in scope)]
+
+
+def scopes_of(team: str, channel: str, queue: str | None, agent: str | None) -> list[Scope]:
+    """Every scope a finest cell rolls up into (labels sorted by name)."""
+    out: list[Scope] = [(), (("team", team),), (("channel", channel), ("team", team))]
+    if queue is not None:
+        out.append((("queue", queue), ("team", team)))
+    if agent is not None:
+        out.append((("agent", agent), ("team", team)))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class KpiValue:
+    """One published KPI value of one window and scope."""
+
+    kpi: str
+    clock: str | None
+    scope: Scope
+    value: float
+    numerator: float | None
+    denominator: float | None
+
+
+class Merger:
+    """Scope aggregates of every open window, merged over all source partitions."""
+
+    def __init__(self, clock: WindowClock, grace: float, windowed_sources: Iterable[str]) -> None:
+        self.clock = clock
+        self.grace = grace
+        self.watermarks: dict[str, float] = {tp: NEG_INF for tp in windowed_sources}
+        self.global_watermark = NEG_INF
+        self.windows: dict[Window, dict[Scope, Measures]] = {}
+        self.dirty: dict[Window, set[Scope]] = defaultdict(set)
+        self.finalized: set[Window] = set()
+        self.certifications: dict[tuple[str, str, str], float] = {}
+
+    def apply(self, source: str, header: dict[str, Any]) -> None:
+        """Merge one stage-one batch record of ``source`` (``topic:partition``)."""
+        watermark = header["watermark"]
+        if watermark is not None:
+            if source in self.watermarks:
+                self.watermarks[source] = max(self.watermarks[source], watermark)
+            self.global_watermark = max(self.global_watermark, watermark)
+        for period, start, team, channel, queue, agent, measures in header["cells"]:
+            window = (period, start)
+            if window in self.finalized:
+                continue
+            cells = self.windows.get(window)
+            if cells is None:
+                cells = self.windows[window] = {}
+            dirty = self.dirty[window]
+            for scope in scopes_of(team, channel, queue, agent):
+                cell = cells.get(scope)
+                if cell is None:
+                    cells[scope] = dict(measures)
+                else:
+                    merge_into(cell, measures)
+                dirty.add(scope)
+        for team, agent, certification, expires in header["certs"]:
+            key = (team, agent, certification)
+            if expires > self.certifications.get(key, NEG_INF):
+                self.certifications[key] = expires
+
+    @property
+    def low_watermark(self) -> float:
+        """The smallest watermark of the windowed sources: what finality waits for."""
+        return min(self.watermarks.values(), default=NEG_INF)
+
+    def due_finals(self) -> list[Window]:
+        """Windows that became final and were not published final yet, oldest first."""
+        low = self.low_watermark
+        return sorted(
+            w
+            for w in self.windows
+            if w not in self.finalized and self.clock.end(*w) + self.grace <= low
+        )
+
+    def current(self, period: int) -> Window | None:
+        """The window holding the global watermark."""
+        if self.global_watermark == NEG_INF:
+            return None
+        return (period, self.clock.starts(self.global_watermark)[period])
+
+    def previous(self, period: int) -> Window | None:
+        now = self.current(period)
+        return None if now is None else (period, self.clock.previous(period, now[1]))
+
+    def values(self, window: Window, scopes: Iterable[Scope] | None = None) -> Iterator[KpiValue]:
+        """KPI values of a window (of the given scopes, or all), agent-beside-team included."""
+        cells = self.windows.get(window, {})
+        wanted = cells.keys() if scopes is None else scopes
+        teams: set[str] = set()
+        for scope in wanted:
+            measures = cells.get(scope)
+            if measures is None:
+                continue
+            kind = scope_kind(scope)
+            if kind is ScopeKind.AGENT:
+                teams.add(scope[1][1])
+            for name, clock, value in derive(kind, measures):
+                yield KpiValue(name, clock, scope, *value)
+        if teams:
+            yield from self._beside_team(cells, teams)
+
+    def _beside_team(self, cells: dict[Scope, Measures], teams: set[str]) -> Iterator[KpiValue]:
+        per_agent: dict[tuple[str, str, str | None], list[tuple[Scope, float]]] = defaultdict(list)
+        for scope, measures in cells.items():
+            if len(scope) != 2 or scope[0][0] != "agent" or scope[1][1] not in teams:
+                continue
+            for name, clock, value in derive(ScopeKind.AGENT, measures):
+                if name in _AGENT_KPI_NAMES:
+                    per_agent[(scope[1][1], name, clock)].append((scope, value[0]))
+        for (team, name, clock), agents in per_agent.items():
+            average = sum(v for _, v in agents) / len(agents)
+            yield KpiValue(team_average_name(name), clock, (("team", team),), average, None, None)
+            if average == 0:
+                continue
+            for scope, agent_value in agents:
+                ratio = agent_value / average
+                yield KpiValue(to_team_name(name), clock, scope, ratio, None, None)
+
+    def take_dirty(self) -> dict[Window, set[Scope]]:
+        dirty, self.dirty = self.dirty, defaultdict(set)
+        return {w: s for w, s in dirty.items() if w not in self.finalized and s}
+
+    def mark_final(self, window: Window) -> None:
+        """Record that a window's final records were published; drop its state when old."""
+        self.finalized.add(window)
+        self.dirty.pop(window, None)
+        self.evict()
+
+    def evict(self) -> None:
+        """Forget final windows older than the previous one (the gauges need no more)."""
+        keep = {self.current(p) for p in range(len(PERIODS))}
+        keep |= {self.previous(p) for p in range(len(PERIODS))}
+        for window in [w for w in self.windows if w in self.finalized and w not in keep]:
+            del self.windows[window]
+
+    def certification_counts(self, now: float) -> dict[str, tuple[int, int]]:
+        """Per team: (expired, expiring within 30 days) relative to ``now``."""
+        counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for (team, _agent, _cert), expires in self.certifications.items():
+            entry = counts[team]
+            if expires <= now:
+                entry[0] += 1
+            elif expires <= now + 30 * 86400:
+                entry[1] += 1
+        return {team: (c[0], c[1]) for team, c in counts.items()}

@@ -1,0 +1,83 @@
+"""Tumbling event-time windows (hour, day, ISO week, month) aligned to a time zone.
+
+Windows are identified by ``(period index, start epoch seconds)``. Finding the
+four windows of an instant is on the hot path, so results are cached per
+quarter hour: every real-world UTC offset is a multiple of 15 minutes, so all
+instants of one UTC quarter hour share their windows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+PERIODS = ("hour", "day", "week", "month")
+HOUR, DAY, WEEK, MONTH = range(4)
+_QUARTER = 900
+
+
+class WindowClock:
+    """Window boundaries of one reporting time zone."""
+
+    def __init__(self, timezone: str) -> None:
+        self.zone = ZoneInfo(timezone)
+        self._cache: dict[int, tuple[int, int, int, int]] = {}
+
+    def starts(self, ts: float) -> tuple[int, int, int, int]:
+        """Start epochs of the hour, day, week and month windows holding ``ts``."""
+        bucket = int(ts // _QUARTER)
+        found = self._cache.get(bucket)
+        if found is None:
+            found = self._compute(bucket * _QUARTER)
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            self._cache[bucket] = found
+        return found
+
+    def _compute(self, ts: int) -> tuple[int, int, int, int]:
+        local = datetime.fromtimestamp(ts, self.zone)
+        hour = int(local.replace(minute=0, second=0, microsecond=0).timestamp())
+        day = local.date()
+        week = day - timedelta(days=day.weekday())
+        return (hour, self._midnight(day), self._midnight(week), self._midnight(day.replace(day=1)))
+
+    def _midnight(self, day: date) -> int:
+        return _midnight(day, self.zone)
+
+    def end(self, period: int, start: int) -> int:
+        """End epoch (exclusive) of a window."""
+        if period == HOUR:
+            return start + 3600
+        day = datetime.fromtimestamp(start, self.zone).date()
+        if period == DAY:
+            nxt = day + timedelta(days=1)
+        elif period == WEEK:
+            nxt = day + timedelta(days=7)
+        else:
+            nxt = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return self._midnight(nxt)
+
+    def previous(self, period: int, start: int) -> int:
+        """Start epoch of the window before the one starting at ``start``."""
+        return self.starts(start - 1)[period]
+
+    def iso(self, ts: int) -> str:
+        """ISO 8601 with the zone's offset at that instant."""
+        return _iso(ts, self.zone)
+
+
+@lru_cache(maxsize=65536)
+def _midnight(day: date, zone: ZoneInfo) -> int:
+    """First instant of a local date (a zone may skip midnight, so search forward)."""
+    naive = datetime(day.year, day.month, day.day)  # noqa: DTZ001 - zone attached below
+    aware = naive.replace(tzinfo=zone)
+    back = aware.astimezone(UTC).astimezone(zone)
+    if back.replace(tzinfo=None) != naive:
+        aware = aware.replace(fold=1)
+    return int(aware.timestamp())
+
+
+@lru_cache(maxsize=65536)
+def _iso(ts: int, zone: ZoneInfo) -> str:
+    return datetime.fromtimestamp(ts, zone).isoformat()

@@ -1,0 +1,147 @@
+"""Prometheus metrics on an injected registry: live counters, and KPI gauges read at scrape.
+
+The KPI gauges are produced by a collector from the merger's state when
+Prometheus scrapes, so a scope that vanished from the current and previous
+windows simply stops being exported; nothing is registered at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
+
+from streams.kpi.catalogue import CERTIFICATION_KPIS, PERIODS
+from streams.kpi.merge import Merger
+from streams.targets.evaluate import TargetBook
+
+_DEFAULT_WAIT_BUCKETS = (5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+
+
+class PipelineMetrics:
+    """The live counters and gauges of the ingest stage."""
+
+    def __init__(self, registry: CollectorRegistry, service_level_bounds: list[float]) -> None:
+        self.events = Counter(
+            "cc_events", "Accepted input events", ["topic", "type"], registry=registry
+        )
+        self.invalid = Counter(
+            "cc_events_invalid",
+            "Input events refused as invalid",
+            ["topic", "reason"],
+            registry=registry,
+        )
+        self.duplicate = Counter(
+            "cc_events_duplicate", "Input events dropped as repeats", ["topic"], registry=registry
+        )
+        self.late = Counter(
+            "cc_events_late", "Input events for a final window", ["topic"], registry=registry
+        )
+        self.deadletter = Counter(
+            "cc_deadletter",
+            "Messages sent to the dead-letter topic",
+            ["topic", "reason"],
+            registry=registry,
+        )
+        buckets = sorted(set(service_level_bounds) | set(_DEFAULT_WAIT_BUCKETS))
+        self.queue_wait = Histogram(
+            "cc_queue_wait_seconds",
+            "Queue wait of answered and abandoned contacts",
+            ["team", "queue"],
+            buckets=buckets,
+            registry=registry,
+        )
+        self.lag = Gauge(
+            "cc_consumer_lag_messages",
+            "Messages behind the log end, owned partitions",
+            ["topic"],
+            registry=registry,
+        )
+        self.last_batch = Gauge(
+            "cc_last_batch_timestamp_seconds",
+            "Wall-clock time of the last folded batch",
+            registry=registry,
+        )
+        self.watermark = Gauge(
+            "cc_watermark_timestamp_seconds",
+            "Largest event time seen (global watermark)",
+            registry=registry,
+        )
+        self.breach_transitions = Counter(
+            "cc_target_transitions",
+            "Target transitions seen on the breaches topic",
+            ["target", "state"],
+            registry=registry,
+        )
+        self.batch_events = Histogram(
+            "cc_batch_events",
+            "Records per folded batch",
+            buckets=(1, 10, 100, 1000, 5000, 20000, 50000),
+            registry=registry,
+        )
+
+
+class KpiCollector(Collector):
+    """KPI, certification and target gauges from the merger's state."""
+
+    def __init__(self, merger: Merger, book: TargetBook, active: Callable[[], bool]) -> None:
+        self._merger = merger
+        self._book = book
+        self._active = active
+
+    def collect(self) -> Iterator[Metric]:
+        if not self._active():
+            return
+        families: dict[str, Metric] = {}
+
+        def family(name: str, doc: str) -> Metric:
+            metric = families.get(name)
+            if metric is None:
+                metric = families[name] = Metric(name, doc, "gauge")
+            return metric
+
+        merger = self._merger
+        for period_index, period in enumerate(PERIODS):
+            for label, window in (
+                ("current", merger.current(period_index)),
+                ("previous", merger.previous(period_index)),
+            ):
+                if window is None:
+                    continue
+                for value in merger.values(window):
+                    labels = {"period": period, "window": label, **dict(value.scope)}
+                    if value.clock:
+                        labels["clock"] = value.clock
+                    name = f"cc_{value.kpi}"
+                    family(name, f"KPI {value.kpi}").add_sample(name, labels, value.value)
+        if merger.global_watermark != float("-inf"):
+            now = merger.global_watermark
+            counts = merger.certification_counts(now)
+            for index, kpi in enumerate(CERTIFICATION_KPIS):
+                name = f"cc_{kpi}"
+                metric = family(name, CERTIFICATION_KPIS[kpi])
+                for team, pair in sorted(counts.items()):
+                    metric.add_sample(name, {"team": team}, float(pair[index]))
+            name = "cc_agent_certification_expiry_timestamp_seconds"
+            metric = family(name, "When each agent's certification expires")
+            for (team, agent, cert), expires in merger.certifications.items():
+                metric.add_sample(
+                    name, {"team": team, "agent": agent, "certification": cert}, expires
+                )
+        for state in self._book.states.values():
+            target = state.target
+            labels = {
+                "target": target.id,
+                "kpi": target.kpi,
+                "period": target.period,
+                **dict(state.scope),
+            }
+            if target.clock:
+                labels["clock"] = target.clock
+            family("cc_target", "Target threshold").add_sample("cc_target", labels, target.value)
+            family(
+                "cc_target_breached", "1 when the target is breached in the current window"
+            ).add_sample("cc_target_breached", labels, 1.0 if state.breached else 0.0)
+        yield from families.values()

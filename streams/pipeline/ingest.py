@@ -1,0 +1,237 @@
+"""The ingest loop: a group-managed aiokafka consumer that folds batches (stage one).
+
+Faust's per-event stream path tops out near 15k events/s here (DESIGN.md), so
+the input topics are read by this consumer inside the Faust app, in batches.
+Each batch of each source partition is written as ONE record on the partials
+topic holding the folded cells, the watermark, the new event ids, the reply
+memory changes and the next offset: state and offset are written atomically,
+so a restart resumes exactly, without transactions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+
+from streams.events.models import INPUT_TOPICS
+from streams.kpi.ingest import BatchResult, PartitionState
+from streams.pipeline.runtime import Runtime
+from streams.topics import DEADLETTER, PARTIALS
+
+log = logging.getLogger(__name__)
+
+
+def source_id(tp: TopicPartition) -> str:
+    return f"{tp.topic}:{tp.partition}"
+
+
+def encode_partial(state: PartitionState, result: BatchResult) -> bytes:
+    """Header (what the merger needs) and checkpoint (what a restart needs), one record."""
+    header = {
+        "watermark": None if state.watermark == float("-inf") else state.watermark,
+        "cells": [[*key, measures] for key, measures in result.cells.items()],
+        "certs": result.certifications,
+    }
+    return orjson.dumps(header) + b"\n" + orjson.dumps(state.checkpoint(result))
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, service: IngestService) -> None:
+        self._service = service
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._service.revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self._service.assigned(assigned)
+
+
+class IngestService:
+    """Consumes the input topics, folds, and writes partials and dead letters."""
+
+    def __init__(self, runtime: Runtime, producer: AIOKafkaProducer) -> None:
+        self.rt = runtime
+        self.producer = producer
+        self.states: dict[TopicPartition, PartitionState] = {}
+        self.consumer: AIOKafkaConsumer | None = None
+        self._lock = asyncio.Lock()
+        settings = runtime.settings
+        self._topic_base = {settings.topic(t): t for t in INPUT_TOPICS}
+        self._publisher_tp = TopicPartition(settings.topic("cc.contacts"), 0)
+        self.ready = asyncio.Event()
+        self._watermark = float("-inf")
+
+    async def run(self) -> None:
+        settings = self.rt.settings
+        consumer = AIOKafkaConsumer(
+            **settings.kafka_kwargs(),
+            group_id=f"{settings.app_id}-ingest",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=settings.batch_max_records,
+            fetch_max_bytes=64 * 1024 * 1024,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+            fetch_max_wait_ms=100,
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=1000,
+            rebalance_timeout_ms=10000,
+        )
+        consumer.subscribe(list(self._topic_base), listener=_Rebalance(self))
+        self.consumer = consumer
+        await consumer.start()
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=200)
+                if batches:
+                    async with self._lock:
+                        await self._process(batches)
+                self._update_lag(consumer)
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+
+    async def _process(self, batches: dict[TopicPartition, list[Any]]) -> None:
+        sends = []
+        results = []
+        partials = self.rt.settings.topic(PARTIALS)
+        deadletter = self.rt.settings.topic(DEADLETTER)
+        for tp, messages in batches.items():
+            state = self.states.get(tp)
+            if state is None:
+                continue
+            result = state.fold((m.offset, m.value) for m in messages)
+            for offset, raw, letter in result.dead_letters:
+                record = orjson.dumps(letter.record(tp.topic, tp.partition, offset, raw))
+                sends.append(await self.producer.send(deadletter, record))
+            value = encode_partial(state, result)
+            sends.append(await self.producer.send(partials, value, key=source_id(tp).encode()))
+            results.append((tp, state, result, len(messages)))
+        await asyncio.gather(*sends)
+        self._count(results)
+        offsets = {tp: state.next_offset for tp, state, _, _ in results if state.next_offset}
+        if offsets and self.consumer is not None:
+            with contextlib.suppress(CommitFailedError, KafkaError):
+                await self.consumer.commit(offsets)
+
+    def _count(
+        self,
+        results: list[tuple[TopicPartition, PartitionState, BatchResult, int]],
+    ) -> None:
+        metrics = self.rt.metrics
+        for tp, state, result, size in results:
+            topic = tp.topic
+            for event_type, count in result.accepted.items():
+                metrics.events.labels(topic, event_type).inc(count)
+            for _offset, _raw, letter in result.dead_letters:
+                metrics.deadletter.labels(topic, letter.reason).inc()
+                if letter.reason != "late":
+                    metrics.invalid.labels(topic, letter.reason).inc()
+            if result.duplicates:
+                metrics.duplicate.labels(topic).inc(result.duplicates)
+            if result.late:
+                metrics.late.labels(topic).inc(result.late)
+            for team, queue, wait in result.waits:
+                metrics.queue_wait.labels(team, queue).observe(wait)
+            metrics.batch_events.observe(size)
+            if state.watermark > self._watermark:
+                self._watermark = state.watermark
+                metrics.watermark.set(state.watermark)
+        metrics.last_batch.set(time.time())
+
+    def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
+        lag: dict[str, int] = dict.fromkeys(self._topic_base, 0)
+        for tp in consumer.assignment():
+            end = consumer.highwater(tp)
+            state = self.states.get(tp)
+            if end is not None and state is not None:
+                lag[tp.topic] += max(0, end - (state.next_offset or 0))
+        for topic, behind in lag.items():
+            self.rt.metrics.lag.labels(topic).set(behind)
+
+    async def revoked(self, revoked: set[TopicPartition]) -> None:
+        async with self._lock:
+            for tp in revoked:
+                self.states.pop(tp, None)
+            self.rt.publisher = self._publisher_tp in self.states
+
+    async def assigned(self, assigned: set[TopicPartition]) -> None:
+        async with self._lock:
+            fresh = {tp for tp in assigned if tp not in self.states}
+            started = time.monotonic()
+            restored = await self._restore(fresh)
+            assert self.consumer is not None  # noqa: S101 - set before subscribing
+            for tp in fresh:
+                state = restored[tp]
+                self.states[tp] = state
+                if state.next_offset is None:
+                    await self.consumer.seek_to_beginning(tp)
+                else:
+                    self.consumer.seek(tp, state.next_offset)
+            self.rt.publisher = self._publisher_tp in self.states
+            log.info(
+                "assigned %d partitions (%d restored) in %.2f s",
+                len(fresh),
+                sum(1 for s in restored.values() if s.next_offset is not None),
+                time.monotonic() - started,
+            )
+            self.ready.set()
+
+    def _new_state(self, tp: TopicPartition) -> PartitionState:
+        rt = self.rt
+        return PartitionState(
+            self._topic_base[tp.topic],
+            rt.config,
+            rt.clock,
+            rt.calendar,
+            rt.ingest_settings,
+            rt.settings.max_message_bytes,
+        )
+
+    async def _restore(self, tps: set[TopicPartition]) -> dict[TopicPartition, PartitionState]:
+        """Rebuild the state of ``tps`` from their checkpoints on the partials topic."""
+        states = {tp: self._new_state(tp) for tp in tps}
+        if not tps:
+            return states
+        by_key = {source_id(tp).encode(): states[tp] for tp in tps}
+        async for key, value in read_partials(self.rt):
+            state = by_key.get(key)
+            if state is not None:
+                state.restore(orjson.loads(value[value.index(b"\n") + 1 :]))
+        for state in states.values():
+            state.restored()
+        return states
+
+
+async def read_partials(runtime: Runtime) -> Any:
+    """Every record of the partials topic from the beginning to its current end."""
+    settings = runtime.settings
+    tp = TopicPartition(settings.topic(PARTIALS), 0)
+    consumer = AIOKafkaConsumer(
+        **settings.kafka_kwargs(),
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=16 * 1024 * 1024,
+        fetch_max_bytes=64 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        consumer.assign([tp])
+        end = (await consumer.end_offsets([tp]))[tp]
+        await consumer.seek_to_beginning(tp)
+        position = await consumer.position(tp)
+        while position < end:
+            batch = await consumer.getmany(tp, timeout_ms=1000, max_records=5000)
+            for message in batch.get(tp, []):
+                if message.offset >= end:
+                    return
+                if message.key is not None and message.value is not None:
+                    yield message.key, message.value
+            position = await consumer.position(tp)
+    finally:
+        await consumer.stop()

@@ -1,0 +1,168 @@
+"""Stage two wiring: read every partial back, merge, and publish from the merged state.
+
+Every worker merges the whole partials topic (one partition, read from the
+start), so any worker can take over publishing at once. Only the worker that
+owns partition 0 of ``cc.contacts`` publishes aggregates and breaches and
+exports the KPI gauges. Before a window's final records are published a
+marker goes on the partials topic, so a restarted or new publisher does not
+publish them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from streams.kpi.catalogue import PERIODS
+from streams.kpi.merge import Window
+from streams.output.records import aggregate_record
+from streams.pipeline.runtime import Runtime
+from streams.targets.evaluate import TargetState
+from streams.topics import AGGREGATES, BREACHES, PARTIALS
+
+log = logging.getLogger(__name__)
+MARKER_KEY = b"merger"
+
+
+class PublishService:
+    """Consumes partials into the merger; publishes open updates, finals and breaches."""
+
+    def __init__(self, runtime: Runtime, producer: AIOKafkaProducer) -> None:
+        self.rt = runtime
+        self.producer = producer
+        self.caught_up = asyncio.Event()
+
+    async def run(self) -> None:
+        settings = self.rt.settings
+        tp = TopicPartition(settings.topic(PARTIALS), 0)
+        consumer = AIOKafkaConsumer(
+            **settings.kafka_kwargs(),
+            enable_auto_commit=False,
+            fetch_max_wait_ms=50,
+            max_partition_fetch_bytes=16 * 1024 * 1024,
+            fetch_max_bytes=64 * 1024 * 1024,
+        )
+        await consumer.start()
+        publisher = asyncio.create_task(self._publish_loop())
+        try:
+            consumer.assign([tp])
+            await consumer.seek_to_beginning(tp)
+            end = (await consumer.end_offsets([tp]))[tp]
+            if end == 0:
+                self.caught_up.set()
+            merger = self.rt.merger
+            while True:
+                batch = await consumer.getmany(tp, timeout_ms=200, max_records=2000)
+                for message in batch.get(tp, []):
+                    value = message.value
+                    if value is None or message.key is None:
+                        continue
+                    if message.key == MARKER_KEY:
+                        period, start = orjson.loads(value)["final"]
+                        merger.mark_final((period, start))
+                    else:
+                        header = orjson.loads(value[: value.index(b"\n")])
+                        merger.apply(message.key.decode(), header)
+                    if message.offset + 1 >= end:
+                        self.caught_up.set()
+        finally:
+            publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await publisher
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+
+    async def _publish_loop(self) -> None:
+        await self.caught_up.wait()
+        while True:
+            try:
+                await self.publish_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("publishing failed; retrying")
+            await asyncio.sleep(self.rt.settings.publish_interval_seconds)
+
+    async def publish_once(self) -> None:
+        merger = self.rt.merger
+        if not self.rt.publisher:
+            merger.take_dirty()
+            return
+        now = datetime.now(UTC)
+        settings = self.rt.settings
+        aggregates = settings.topic(AGGREGATES)
+        for window in merger.due_finals():
+            sends = [
+                await self.producer.send(aggregates, value, key=key)
+                for key, value in self._records(window, None, True, now)
+            ]
+            await asyncio.gather(*sends)
+            marker = orjson.dumps({"final": list(window)})
+            await (await self.producer.send(settings.topic(PARTIALS), marker, key=MARKER_KEY))
+            merger.mark_final(window)
+        sends = []
+        for window, scopes in merger.take_dirty().items():
+            for key, value in self._records(window, scopes, False, now):
+                sends.append(await self.producer.send(aggregates, value, key=key))
+        for state in self.rt.book.evaluate(merger):
+            sends.append(
+                await self.producer.send(
+                    settings.topic(BREACHES), self._breach(state, now), key=state.target.id.encode()
+                )
+            )
+        await asyncio.gather(*sends)
+
+    def _records(
+        self,
+        window: Window,
+        scopes: set[tuple[tuple[str, str], ...]] | None,
+        final: bool,
+        now: datetime,
+    ) -> list[tuple[bytes, bytes]]:
+        clock = self.rt.merger.clock
+        period, start = window
+        start_iso, end_iso = clock.iso(start), clock.iso(clock.end(period, start))
+        out = []
+        for value in self.rt.merger.values(window, scopes):
+            key, record = aggregate_record(value, PERIODS[period], start_iso, end_iso, final, now)
+            out.append((key.encode(), orjson.dumps(record)))
+        return out
+
+    def _breach(self, state: TargetState, now: datetime) -> bytes:
+        target = state.target
+        clock = self.rt.merger.clock
+        start = end = None
+        if state.window is not None:
+            period, begin = state.window
+            start, end = clock.iso(begin), clock.iso(clock.end(period, begin))
+        log.warning(
+            "target %s %s for %s: value %.4g, target %s %s",
+            target.id,
+            "breached" if state.breached else "met",
+            dict(state.scope),
+            state.value,
+            target.op,
+            target.value,
+        )
+        return orjson.dumps(
+            {
+                "target": target.id,
+                "kpi": target.kpi,
+                "scope": dict(state.scope),
+                "period": target.period,
+                "clock": target.clock,
+                "window_start": start,
+                "window_end": end,
+                "value": state.value,
+                "target_value": target.value,
+                "op": target.op,
+                "severity": target.severity,
+                "state": "breached" if state.breached else "met",
+                "updated_at": now.isoformat(timespec="seconds"),
+            }
+        )

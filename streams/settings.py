@@ -1,0 +1,123 @@
+"""The one settings object: environment variables with prefix ``CCKPI_``.
+
+Built once at start-up (:func:`load_settings`) and passed down; nothing else in
+the package reads the environment.
+"""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSecurity(BaseModel):
+    """SASL and TLS settings for the Kafka connection (``CCKPI_KAFKA_SECURITY__*``)."""
+
+    protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="Kafka security protocol."
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="SASL mechanism when the protocol uses SASL."
+    )
+    sasl_username: str | None = Field(None, description="SASL user name.")
+    sasl_password: SecretStr | None = Field(None, description="SASL password; never logged.")
+    ssl_cafile: Path | None = Field(None, description="CA bundle of the broker certificate.")
+    ssl_certfile: Path | None = Field(None, description="Client certificate for mutual TLS.")
+    ssl_keyfile: Path | None = Field(None, description="Client key for mutual TLS.")
+
+    @model_validator(mode="after")
+    def _sasl_complete(self) -> KafkaSecurity:
+        if self.protocol.startswith("SASL"):
+            missing = [
+                name
+                for name in ("sasl_mechanism", "sasl_username", "sasl_password")
+                if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(f"protocol {self.protocol} needs {', '.join(missing)}")
+        return self
+
+    def aiokafka_kwargs(self) -> dict[str, Any]:
+        """Connection keyword arguments shared by every aiokafka client."""
+        kwargs: dict[str, Any] = {"security_protocol": self.protocol}
+        if self.protocol.endswith("SSL"):
+            context = ssl.create_default_context(
+                cafile=str(self.ssl_cafile) if self.ssl_cafile else None
+            )
+            if self.ssl_certfile:
+                context.load_cert_chain(
+                    str(self.ssl_certfile), str(self.ssl_keyfile) if self.ssl_keyfile else None
+                )
+            kwargs["ssl_context"] = context
+        if self.protocol.startswith("SASL"):
+            assert self.sasl_password is not None  # noqa: S101 - checked by the validator
+            kwargs["sasl_mechanism"] = self.sasl_mechanism
+            kwargs["sasl_plain_username"] = self.sasl_username
+            kwargs["sasl_plain_password"] = self.sasl_password.get_secret_value()
+        return kwargs
+
+
+class Settings(BaseSettings):
+    """Runtime settings of a cckpi process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CCKPI_", env_nested_delimiter="__", extra="ignore", frozen=True
+    )
+
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", description="Kafka bootstrap servers, comma separated."
+    )
+    kafka_security: KafkaSecurity = Field(
+        default_factory=lambda: KafkaSecurity(), description="SASL/TLS settings."
+    )
+    web_port: int = Field(6066, ge=0, le=65535, description="Port of /metrics and /health.")
+    web_bind: str = Field("127.0.0.1", description="Address the web server binds to.")
+    topic_prefix: str = Field("", description="Prefix prepended to every topic name.")
+    reporting_timezone: str = Field("UTC", description="IANA zone windows are aligned to.")
+    grace_seconds: float = Field(300, ge=0, description="Lateness allowed past a window's end.")
+    dedup_horizon_seconds: float = Field(
+        86400, gt=0, description="How long (watermark time) an event_id is remembered."
+    )
+    ticket_memory_days: float = Field(
+        90, gt=0, description="How long an idle ticket's reply history is kept."
+    )
+    config: Path | None = Field(None, description="YAML file with queues, calendars, targets.")
+    app_id: str = Field("cckpi", description="Faust app id; also the consumer group prefix.")
+    data_dir: Path = Field(Path("run/data"), description="Faust's local data directory.")
+    input_partitions: int = Field(4, ge=1, description="Partitions of each input topic.")
+    max_message_bytes: int = Field(65536, gt=0, description="Larger input messages are invalid.")
+    batch_max_records: int = Field(20000, gt=0, description="Most records folded per batch.")
+    publish_interval_seconds: float = Field(
+        1.0, gt=0, description="How often open-window updates are published."
+    )
+    log_level: str = Field("info", description="Log level of the worker.")
+
+    @field_validator("reporting_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    def topic(self, base: str) -> str:
+        """The real topic name of a contract topic such as ``cc.contacts``."""
+        return f"{self.topic_prefix}{base}"
+
+    def kafka_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments every aiokafka client is built with."""
+        return {
+            "bootstrap_servers": self.kafka_bootstrap_servers,
+            **self.kafka_security.aiokafka_kwargs(),
+        }
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment once; ``overrides`` win (used by the CLI and tests)."""
+    return Settings(**overrides)
