@@ -124,7 +124,7 @@ def _pipeline_rule(
     }
 
 
-def _ratio(numerator: str, window: str = "5m") -> str:
+def message_ratio_expr(numerator: str, window: str = "5m") -> str:
     """Share of all received messages that ``numerator`` counts (1 when none was accepted)."""
     part = f"sum(rate({numerator}[{window}]))"
     accepted = f"(sum(rate(cc_events_total[{window}])) or vector(0))"
@@ -183,7 +183,8 @@ def pipeline_rules(options: RuleOptions = DEFAULT_OPTIONS) -> list[dict[str, Any
         ),
         _pipeline_rule(
             "DeadLetterSurge",
-            f"{_ratio('cc_events_invalid_total')} > {format_number(options.deadletter_ratio)}",
+            f"{message_ratio_expr('cc_events_invalid_total')} "
+            f"> {format_number(options.deadletter_ratio)}",
             options.surge_for,
             "warning",
             "Many invalid input events are dead-lettered",
@@ -193,7 +194,7 @@ def pipeline_rules(options: RuleOptions = DEFAULT_OPTIONS) -> list[dict[str, Any
         ),
         _pipeline_rule(
             "LateEventsSurge",
-            f"{_ratio('cc_events_late_total')} > {format_number(options.late_ratio)}",
+            f"{message_ratio_expr('cc_events_late_total')} > {format_number(options.late_ratio)}",
             options.surge_for,
             "warning",
             "Many input events arrive after their window closed",
