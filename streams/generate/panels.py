@@ -200,7 +200,18 @@ def timeseries_panel(
     span: int = 12,
     height: int = 8,
 ) -> timeseries.Panel:
-    panel = timeseries.Panel().fill_opacity(10).line_width(1)
+    legend = (
+        common_builders.VizLegendOptions()
+        .show_legend(True)
+        .display_mode(common.LegendDisplayMode.LIST)
+        .placement(common.LegendPlacement.BOTTOM)
+    )
+    tooltip = (
+        common_builders.VizTooltipOptions()
+        .mode(common.TooltipDisplayMode.MULTI)
+        .sort(common.SortOrder.DESCENDING)
+    )
+    panel = timeseries.Panel().fill_opacity(10).line_width(1).legend(legend).tooltip(tooltip)
     if targets:
         mode = common_builders.GraphThresholdsStyleConfig().mode(
             common.GraphTresholdsStyleMode.DASHED
@@ -257,7 +268,7 @@ def table_panel(
     span: int = 12,
     height: int = 8,
 ) -> table.Panel:
-    panel = table.Panel()
+    panel = table.Panel().show_header(True)
     for transformation in transformations:
         panel = panel.with_transformation(transformation)
     return finish(panel, name, text, unit, queries, span=span, height=height)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -10,6 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from streams.config import AppConfig, load_config, parse_config
 from streams.generate.dashboards import (
@@ -106,6 +109,14 @@ def test_every_panel_has_unit_description_datasource_and_query(
         assert panel.get("targets"), f"{where}: no query"
         assert all(target.get("expr") for target in panel["targets"]), where
         assert panel["fieldConfig"]["defaults"]["thresholds"]["steps"], where
+        assert panel.get("options"), f"{where}: options unset"
+
+
+def test_dashboards_round_trip_through_the_sdk_schema(boards: dict[str, dict[str, Any]]) -> None:
+    """The JSON parses back into grafana-foundation-sdk's dashboard model unchanged."""
+    for uid, board in boards.items():
+        model = Dashboard.from_json(board)
+        assert json.loads(json.dumps(model, cls=JSONEncoder)) == board, uid
 
 
 def test_panel_ids_and_titles_are_unique(boards: dict[str, dict[str, Any]]) -> None:
