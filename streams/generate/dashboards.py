@@ -77,8 +77,9 @@ def panel_queries(
 ) -> list[tuple[str, str]]:
     """(panel title, PromQL) for every query of every panel, variables substituted.
 
-    ``variables`` overrides :data:`DEFAULT_VARIABLES`; pass an empty mapping's
-    opposite, ``{}``, to keep the defaults, or e.g. ``{"team": "support"}``.
+    ``variables`` is laid over :data:`DEFAULT_VARIABLES` ("All" for team, queue
+    and agent, period ``day``, clock ``business``, ``$__rate_interval`` 1m), so
+    ``panel_queries(board, {"team": "support", "period": "hour"})`` is enough.
     """
     values = DEFAULT_VARIABLES | dict(variables or {})
     return [
