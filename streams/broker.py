@@ -93,11 +93,11 @@ class EmbeddedBroker:
             "--storage-engine",
             "memory://tansu/",
         ]
-        out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
         env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")}
-        self.process = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
-            args, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
+        with open(self.log if self.log else os.devnull, "ab") as out:
+            self.process = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
+                args, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
         try:
             wait_for_port(self.host, self.port, timeout, self.process)
         except BrokerError:

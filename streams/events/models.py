@@ -20,7 +20,7 @@ Seconds = Annotated[float, Field(ge=0, le=10_000_000, allow_inf_nan=False)]
 class Event(BaseModel):
     """Fields every event carries."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
     event_id: Id
     occurred_at: AwareDatetime

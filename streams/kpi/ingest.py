@@ -80,12 +80,19 @@ class PartitionState:
         self._folder = MeasureFolder(config, calendars)
 
     def fold(self, records: Iterable[tuple[int, bytes | None]]) -> BatchResult:
-        """Fold ``(offset, raw value)`` records, in offset order."""
+        """Fold ``(offset, raw value)`` records, in offset order.
+
+        Records below the next offset were folded already (a consumer may deliver
+        them again after a reset or rebalance) and are skipped, so redelivery is
+        harmless.
+        """
         result = BatchResult()
         hours: dict[tuple[int, Dims], Measures] = {}
         grace = self._settings.grace_seconds
         starts = self._clock.starts
         for offset, raw in records:
+            if self.next_offset is not None and offset < self.next_offset:
+                continue
             self.next_offset = offset + 1
             event = self._decoder.decode(raw)
             if isinstance(event, DeadLetter):
@@ -115,6 +122,8 @@ class PartitionState:
                 self._reply(event, ts, result, hours)
             queue = getattr(event, "queue", None)
             agent = getattr(event, "agent", None)
+            if isinstance(event, TicketReplied) and event.author != "agent":
+                agent = None
             dims: Dims = (event.team, event.channel, queue, agent)
             _add(hours, (hour, dims), self._folder.contributions(event, ts))
             if isinstance(event, ContactAnswered | ContactAbandoned):

@@ -26,6 +26,7 @@ from streams.pipeline.runtime import Runtime
 from streams.topics import DEADLETTER, PARTIALS
 
 log = logging.getLogger(__name__)
+BARRIER_KEY = b"barrier"
 
 
 def source_id(tp: TopicPartition) -> str:
@@ -170,9 +171,7 @@ class IngestService:
             for tp in fresh:
                 state = restored[tp]
                 self.states[tp] = state
-                if state.next_offset is None:
-                    await self.consumer.seek_to_beginning(tp)
-                else:
+                if state.next_offset is not None:
                     self.consumer.seek(tp, state.next_offset)
             self.rt.publisher = self._publisher_tp in self.states
             log.info(
@@ -200,7 +199,7 @@ class IngestService:
         if not tps:
             return states
         by_key = {source_id(tp).encode(): states[tp] for tp in tps}
-        async for key, value in read_partials(self.rt):
+        async for key, value in read_partials(self.rt, self.producer):
             state = by_key.get(key)
             if state is not None:
                 state.restore(orjson.loads(value[value.index(b"\n") + 1 :]))
@@ -209,29 +208,39 @@ class IngestService:
         return states
 
 
-async def read_partials(runtime: Runtime) -> Any:
-    """Every record of the partials topic from the beginning to its current end."""
+async def write_barrier(runtime: Runtime, producer: AIOKafkaProducer) -> int:
+    """Append a barrier record to the partials topic; return its offset.
+
+    Reading up to it is reading everything written before now. (Tansu's
+    ListOffsets answers the last batch's base offset + 1, not the log end, so
+    ``end_offsets`` cannot be trusted for this.)
+    """
+    sent = await producer.send_and_wait(runtime.settings.topic(PARTIALS), b"{}", key=BARRIER_KEY)
+    return int(sent.offset)
+
+
+async def read_partials(runtime: Runtime, producer: AIOKafkaProducer) -> Any:
+    """Every record of the partials topic from the beginning up to a fresh barrier."""
+    barrier = await write_barrier(runtime, producer)
     settings = runtime.settings
     tp = TopicPartition(settings.topic(PARTIALS), 0)
     consumer = AIOKafkaConsumer(
         **settings.kafka_kwargs(),
         enable_auto_commit=False,
+        auto_offset_reset="earliest",
         max_partition_fetch_bytes=16 * 1024 * 1024,
         fetch_max_bytes=64 * 1024 * 1024,
     )
     await consumer.start()
     try:
         consumer.assign([tp])
-        end = (await consumer.end_offsets([tp]))[tp]
-        await consumer.seek_to_beginning(tp)
-        position = await consumer.position(tp)
-        while position < end:
+        consumer.seek(tp, 0)
+        while True:
             batch = await consumer.getmany(tp, timeout_ms=1000, max_records=5000)
             for message in batch.get(tp, []):
-                if message.offset >= end:
+                if message.offset >= barrier:
                     return
-                if message.key is not None and message.value is not None:
+                if message.key not in (None, BARRIER_KEY) and message.value is not None:
                     yield message.key, message.value
-            position = await consumer.position(tp)
     finally:
         await consumer.stop()

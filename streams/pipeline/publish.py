@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from streams.kpi.catalogue import PERIODS
 from streams.kpi.merge import Window
 from streams.output.records import aggregate_record
+from streams.pipeline.ingest import BARRIER_KEY, write_barrier
 from streams.pipeline.runtime import Runtime
 from streams.targets.evaluate import TargetState
 from streams.topics import AGGREGATES, BREACHES, PARTIALS
@@ -44,6 +45,7 @@ class PublishService:
             **settings.kafka_kwargs(),
             enable_auto_commit=False,
             fetch_max_wait_ms=50,
+            auto_offset_reset="earliest",
             max_partition_fetch_bytes=16 * 1024 * 1024,
             fetch_max_bytes=64 * 1024 * 1024,
         )
@@ -51,16 +53,16 @@ class PublishService:
         publisher = asyncio.create_task(self._publish_loop())
         try:
             consumer.assign([tp])
-            await consumer.seek_to_beginning(tp)
-            end = (await consumer.end_offsets([tp]))[tp]
-            if end == 0:
-                self.caught_up.set()
+            consumer.seek(tp, 0)
+            barrier = await write_barrier(self.rt, self.producer)
             merger = self.rt.merger
             while True:
                 batch = await consumer.getmany(tp, timeout_ms=200, max_records=2000)
                 for message in batch.get(tp, []):
                     value = message.value
-                    if value is None or message.key is None:
+                    if message.offset >= barrier:
+                        self.caught_up.set()
+                    if value is None or message.key in (None, BARRIER_KEY):
                         continue
                     if message.key == MARKER_KEY:
                         period, start = orjson.loads(value)["final"]
@@ -68,8 +70,6 @@ class PublishService:
                     else:
                         header = orjson.loads(value[: value.index(b"\n")])
                         merger.apply(message.key.decode(), header)
-                    if message.offset + 1 >= end:
-                        self.caught_up.set()
         finally:
             publisher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -1,0 +1,56 @@
+# cckpi: two commands for a new user, `make demo` and `make test`.
+# Both build the virtual environment and install what they need first.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck unit bench soak prometheus generate clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# Debian's prometheus (with promtool) for the rule tests and the live Prometheus tests.
+prometheus:
+	@if ! command -v promtool >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's prometheus package (promtool)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null) \
+	      || echo "could not install prometheus: its tests will be skipped"; \
+	  else echo "promtool missing and not root: the Prometheus tests will be skipped"; fi; \
+	fi
+
+demo: $(STAMP)
+	$(BIN)/cckpi demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check streams tests bench
+	$(BIN)/ruff format --check streams tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP) prometheus lint typecheck
+	$(BIN)/pytest -p no:cacheprovider
+
+unit: $(STAMP)
+	$(BIN)/pytest -p no:cacheprovider tests/unit
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak
+
+generate: $(STAMP)
+	$(BIN)/cckpi rules
+	$(BIN)/cckpi dashboards
+
+clean:
+	rm -rf $(VENV) run .mypy_cache .ruff_cache .pytest_cache .hypothesis
