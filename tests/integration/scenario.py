@@ -1,4 +1,4 @@
-"""A hard, reproducible input stream: simulated days, reordered within grace, duplicates, late events."""
+"""A hard, reproducible input: simulated days, reordered within grace, repeats, late events."""
 
 from __future__ import annotations
 

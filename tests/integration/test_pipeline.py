@@ -1,4 +1,4 @@
-"""End to end on the embedded broker: events in, counters and KPI gauges out, bad input dead-lettered."""
+"""End to end on the embedded broker: events to metrics, bad input to the dead-letter topic."""
 
 from __future__ import annotations
 
