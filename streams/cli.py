@@ -149,9 +149,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_rules(args: argparse.Namespace) -> int:
     from streams.config import load_config
+    from streams.generate.k8s import write_k8s
     from streams.generate.rules import write_rules
 
     for path in write_rules(load_config(args.config), args.out):
+        print(path)
+    for path in write_k8s(args.config, args.k8s_out):
+        print(path)
+    return 0
+
+
+def cmd_schemas(args: argparse.Namespace) -> int:
+    from streams.schemas import write_schemas
+
+    for path in write_schemas(args.out):
         print(path)
     return 0
 
@@ -202,6 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
         p.add_argument("--out", type=Path, default=Path(out))
         p.set_defaults(func=func)
+        if name == "rules":
+            p.add_argument("--k8s-out", type=Path, default=Path("deploy/k8s"))
+    p = sub.add_parser("schemas", help="write the JSON Schemas of events and records")
+    p.add_argument("--out", type=Path, default=Path("schemas"))
+    p.set_defaults(func=cmd_schemas)
     targets = sub.add_parser("targets", help="targets tools").add_subparsers(
         dest="targets_command", required=True
     )
@@ -213,7 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.25,
         help="fraction of the way from the median to the best recent value",
     )
-    p.add_argument("--timeout", type=float, default=10.0)
+    p.add_argument(
+        "--idle", type=float, default=3.0, help="stop reading after this many quiet seconds"
+    )
     p.set_defaults(func=cmd_suggest)
     return parser
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
@@ -62,3 +64,44 @@ async def declare_topics(settings: Settings, timeout: float = 60.0) -> None:
                 await admin.create_topics([NewTopic(name, partitions, 1, topic_configs=config)])
     finally:
         await admin.close()
+
+
+async def read_all(
+    kafka_kwargs: dict[str, Any], topic: str, idle: float = 2.0
+) -> list[tuple[bytes | None, bytes | None]]:
+    """Every record of a topic from the beginning, until ``idle`` seconds pass without one.
+
+    Tansu's ListOffsets answers the last batch's base offset + 1 rather than the
+    log end, so "up to the end offsets" would miss records there; quiet time works
+    on every broker.
+    """
+    consumer = AIOKafkaConsumer(
+        **kafka_kwargs,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+    )
+    await consumer.start()
+    out: list[tuple[bytes | None, bytes | None]] = []
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            await consumer._client.force_metadata_update()  # noqa: SLF001 - no public call
+            partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not tps:
+            return out
+        consumer.assign(tps)
+        for tp in tps:
+            consumer.seek(tp, 0)
+        loop = asyncio.get_running_loop()
+        quiet_since = loop.time()
+        while loop.time() - quiet_since < idle:
+            batch = await consumer.getmany(timeout_ms=200, max_records=20000)
+            for messages in batch.values():
+                out.extend((m.key, m.value) for m in messages)
+            if batch:
+                quiet_since = loop.time()
+    finally:
+        await consumer.stop()
+    return out

@@ -17,11 +17,10 @@ from typing import Any
 
 import orjson
 import yaml
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.kpi.catalogue import KPI_BY_NAME, Kind
 from streams.settings import Settings
-from streams.topics import AGGREGATES
+from streams.topics import AGGREGATES, read_all
 
 RECENT_WINDOWS = 8
 
@@ -103,32 +102,13 @@ def as_yaml(suggestions: list[Suggestion]) -> str:
     return yaml.safe_dump({"targets": targets}, sort_keys=False)
 
 
-async def read_aggregates(settings: Settings, timeout: float) -> list[dict[str, Any]]:
-    topic = settings.topic(AGGREGATES)
-    consumer = AIOKafkaConsumer(
-        **settings.kafka_kwargs(), enable_auto_commit=False, request_timeout_ms=int(timeout * 1000)
-    )
-    await asyncio.wait_for(consumer.start(), timeout)
-    try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        if not tps:
-            return []
-        consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
-        await consumer.seek_to_beginning(*tps)
-        records = []
-        for tp in tps:
-            while await consumer.position(tp) < ends[tp]:
-                batch = await consumer.getmany(tp, timeout_ms=1000, max_records=10000)
-                records += [orjson.loads(m.value) for m in batch.get(tp, []) if m.value]
-        return records
-    finally:
-        await consumer.stop()
+async def read_aggregates(settings: Settings, idle: float) -> list[dict[str, Any]]:
+    records = await read_all(settings.kafka_kwargs(), settings.topic(AGGREGATES), idle)
+    return [orjson.loads(value) for _, value in records if value]
 
 
 def print_suggestions(settings: Settings, args: argparse.Namespace) -> int:
-    records = asyncio.run(read_aggregates(settings, args.timeout))
+    records = asyncio.run(read_aggregates(settings, args.idle))
     found = suggest(records, args.period, args.step)
     if not found:
         print(f"no final {args.period} aggregates on {settings.topic(AGGREGATES)} yet")

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
 from streams.broker import free_port
+from streams.topics import read_all
 
 
 class WorkerProcess:
@@ -133,32 +134,6 @@ async def produce(
 async def read_topic(
     bootstrap: str, topic: str, idle: float = 2.0
 ) -> list[tuple[bytes | None, Any]]:
-    """Every record of a topic from the beginning, JSON-decoded, until ``idle`` seconds
-    pass without one (Tansu's ListOffsets does not give the log end)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-    )
-    await consumer.start()
-    out: list[tuple[bytes | None, Any]] = []
-    try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        if not partitions:
-            await consumer._client.force_metadata_update()  # noqa: SLF001
-            partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        consumer.assign(tps)
-        for tp in tps:
-            consumer.seek(tp, 0)
-        quiet_since = time.monotonic()
-        while time.monotonic() - quiet_since < idle:
-            batch = await consumer.getmany(timeout_ms=200, max_records=20000)
-            for messages in batch.values():
-                out.extend((m.key, orjson.loads(m.value)) for m in messages)
-            if batch:
-                quiet_since = time.monotonic()
-    finally:
-        await consumer.stop()
-    return out
+    """Every record of a topic from the beginning, JSON-decoded."""
+    records = await read_all({"bootstrap_servers": bootstrap}, topic, idle)
+    return [(key, orjson.loads(value)) for key, value in records if value is not None]
