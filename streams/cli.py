@@ -201,8 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_simulate)
     p = sub.add_parser("demo", help="broker + worker + simulator in one command")
     p.add_argument("--broker-port", type=int, default=9092)
-    p.add_argument("--rate", type=float, default=20.0)
-    p.add_argument("--speed", type=float, default=120.0)
+    p.add_argument("--rate", type=float, default=10.0)
+    p.add_argument("--speed", type=float, default=300.0)
     p.add_argument("--start", default="now-1d")
     p.set_defaults(func=cmd_demo)
     for name, func, out in (
