@@ -99,6 +99,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from streams.broker import EmbeddedBroker, port_is_free
 
@@ -112,6 +116,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         env["CCKPI_CONFIG"] = str(DEFAULT_CONFIG)
     web_port = env.get("CCKPI_WEB_PORT", "6066")
     cckpi = [sys.executable, "-m", "streams.cli"]
+    signal.signal(signal.SIGTERM, _interrupt)
     with EmbeddedBroker(port):
         print(f"broker on 127.0.0.1:{port}", flush=True)
         worker = subprocess.Popen([*cckpi, "worker"], env=env)  # noqa: S603
