@@ -15,11 +15,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from streams.errors import ConfigError
+from streams.kpi.business_hours import BusinessCalendar
 from streams.kpi.catalogue import (
     CERTIFICATION_KPIS,
     KPI_BY_NAME,
     PERIODS,
     SCOPE_LABELS,
+    TEAM_AVERAGE_SUFFIX,
     ScopeKind,
     target_kpi_names,
 )
@@ -58,6 +60,19 @@ class CalendarConfig(_Strict):
                     raise ValueError(f"{day}: {text!r} is not a range like '09:00-17:30'")
         return hours
 
+    @model_validator(mode="after")
+    def _buildable(self) -> CalendarConfig:
+        """Everything the business-hours clock refuses is refused here, with the field."""
+        self.calendar()
+        return self
+
+    def calendar(self) -> BusinessCalendar:
+        return BusinessCalendar.from_spec(
+            self.timezone,
+            {day: list(ranges) for day, ranges in self.hours.items()},
+            self.holidays,
+        )
+
 
 Op = Literal["<", "<=", ">", ">=", "=="]
 
@@ -79,6 +94,11 @@ class TargetConfig(_Strict):
     def _known(self) -> TargetConfig:
         if self.kpi not in target_kpi_names():
             raise ValueError(f"unknown kpi {self.kpi!r}")
+        averaged = KPI_BY_NAME.get(self.kpi.removesuffix(TEAM_AVERAGE_SUFFIX))
+        if self.kpi.endswith(TEAM_AVERAGE_SUFFIX) and averaged is not None:
+            if self.scope_kind is not ScopeKind.TEAM:
+                raise ValueError(f"{self.kpi} is published per team: scope must be {{team: ...}}")
+            return self._clock_for(averaged.clocked)
         kpi = KPI_BY_NAME.get(self.kpi)
         if kpi is not None and kpi.is_ratio and not 0 <= self.value <= 1:
             raise ValueError(f"{self.kpi} is a ratio (0..1); {self.value} is out of range")
@@ -88,7 +108,9 @@ class TargetConfig(_Strict):
             raise ValueError(f"{self.kpi} is not published at scope {sorted(self.scope_labels)}")
         if self.kpi in CERTIFICATION_KPIS and self.scope_kind is not ScopeKind.TEAM:
             raise ValueError(f"{self.kpi} is published per team: scope must be {{team: ...}}")
-        clocked = kpi is not None and kpi.clocked
+        return self._clock_for(kpi is not None and kpi.clocked)
+
+    def _clock_for(self, clocked: bool) -> TargetConfig:
         if self.clock is not None and not clocked:
             raise ValueError(f"{self.kpi} has no clock")
         if clocked and self.clock is None:

@@ -46,6 +46,7 @@ REASONS = (
 """Every dead-letter reason, for documentation and bounded metric labels."""
 
 _RANGE_ERRORS = {
+    "out_of_range",
     "greater_than",
     "greater_than_equal",
     "less_than",
@@ -92,6 +93,16 @@ def _reason(error: Any, raw: bytes) -> str:
     return "wrong_type"
 
 
+def _detail(error: Any) -> str:
+    """Where and what, never the input: only the top-level field name (a schema name,
+    unlike dict keys or values) and pydantic's message (which names expectations)."""
+    if error["type"] == "union_tag_invalid":
+        return "type: not an event type of this topic"
+    loc = error["loc"]
+    where = str(loc[1]) if len(loc) > 1 else "message"
+    return f"{where}: {error['msg']}"[:_MAX_DETAIL]
+
+
 class Decoder:
     """Validates the messages of one contract topic."""
 
@@ -111,6 +122,4 @@ class Decoder:
         except ValidationError as exc:
             errors = exc.errors(include_url=False, include_input=False)
             first = errors[0]
-            where = ".".join(str(p) for p in first["loc"][1:]) or "message"
-            detail = f"{where}: {first['msg']}"[:_MAX_DETAIL]
-            return DeadLetter(_reason(first, raw), detail)
+            return DeadLetter(_reason(first, raw), _detail(first))

@@ -7,14 +7,46 @@ union per topic, so an event type on the wrong topic is refused as unknown.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 Channel = Literal["voice", "chat", "email", "social", "messaging"]
 Id = Annotated[str, Field(min_length=1, max_length=128)]
 Name = Annotated[str, Field(min_length=1, max_length=64)]
 Seconds = Annotated[float, Field(ge=0, le=10_000_000, allow_inf_nan=False)]
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$")
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+
+
+def _rfc3339(value: Any) -> Any:
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise PydanticCustomError("datetime_parsing", "not an RFC 3339 date-time string")
+    return value
+
+
+def _plausible(value: datetime) -> datetime:
+    if not EARLIEST <= value < LATEST:
+        raise PydanticCustomError("out_of_range", "a time before 1970 or after 2999")
+    return value
+
+
+Timestamp = Annotated[
+    AwareDatetime, Field(strict=False), BeforeValidator(_rfc3339), AfterValidator(_plausible)
+]
+"""RFC 3339 with an offset, 1970..2999 (a year-9999 event would poison the watermark)."""
 
 
 class Event(BaseModel):
@@ -23,7 +55,7 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
     event_id: Id
-    occurred_at: AwareDatetime
+    occurred_at: Timestamp
     team: Name
     channel: Channel
 
@@ -32,12 +64,12 @@ class _TicketTimed(Event):
     """A ticket event that restates when the ticket was created."""
 
     ticket_id: Id
-    created_at: AwareDatetime
+    created_at: Timestamp
 
     @model_validator(mode="after")
     def _not_before_creation(self) -> _TicketTimed:
         if self.occurred_at < self.created_at:
-            raise ValueError("occurred_at is before created_at")
+            raise PydanticCustomError("out_of_range", "occurred_at is before created_at")
         return self
 
 
@@ -89,7 +121,7 @@ class TicketReplied(_TicketTimed):
     @model_validator(mode="after")
     def _agent_named(self) -> TicketReplied:
         if self.author == "agent" and self.agent is None:
-            raise ValueError("an agent reply needs the agent field")
+            raise PydanticCustomError("missing", "an agent reply needs the agent field")
         return self
 
 

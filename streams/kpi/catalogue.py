@@ -192,8 +192,11 @@ CERTIFICATION_KPIS: dict[str, str] = {
 """Team-scoped, unwindowed gauges (targets may use them with any period)."""
 
 
+TEAM_AVERAGE_SUFFIX = "_team_agent_average"
+
+
 def team_average_name(kpi: str) -> str:
-    return f"{kpi}_team_agent_average"
+    return f"{kpi}{TEAM_AVERAGE_SUFFIX}"
 
 
 def to_team_name(kpi: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from streams.kpi.catalogue import KPIS, ScopeKind
-from streams.kpi.measures import Measures
+from streams.kpi.measures import SCALE, Measures
 
 Value = tuple[float, float | None, float | None]
 Formula = Callable[[Measures], Value | None]
@@ -19,7 +19,7 @@ def _count(measure: str, presence: str) -> Formula:
     def formula(m: Measures) -> Value | None:
         if m.get(presence, 0) <= 0:
             return None
-        count = m.get(measure, 0.0)
+        count = m.get(measure, 0) / SCALE
         return (count, count, None)
 
     return formula
@@ -31,13 +31,13 @@ def _ratio(num: Callable[[Measures], float], den: Callable[[Measures], float]) -
         if denominator <= 0:
             return None
         numerator = num(m)
-        return (numerator / denominator, numerator, denominator)
+        return (numerator / denominator, numerator / SCALE, denominator / SCALE)
 
     return formula
 
 
 def _get(name: str) -> Callable[[Measures], float]:
-    return lambda m: m.get(name, 0.0)
+    return lambda m: m.get(name, 0)
 
 
 def _mean(total: str, count: str) -> Formula:
@@ -51,11 +51,11 @@ def _max(m: Measures) -> Value | None:
 
 
 def _nps(m: Measures) -> Value | None:
-    responses = m.get("nps_n", 0.0)
+    responses = m.get("nps_n", 0)
     if responses <= 0:
         return None
-    net = m.get("nps_prom", 0.0) - m.get("nps_det", 0.0)
-    return (100.0 * net / responses, net, responses)
+    net = m.get("nps_prom", 0) - m.get("nps_det", 0)
+    return (100 * net / responses, net / SCALE, responses / SCALE)
 
 
 FORMULAS: dict[tuple[str, str | None], Formula] = {
@@ -66,10 +66,10 @@ FORMULAS: dict[tuple[str, str | None], Formula] = {
     ("contacts_exited", None): _count("exited", "c_events"),
     ("service_level_ratio", None): _ratio(
         _get("answered_sl"),
-        lambda m: m.get("answered", 0.0) + m.get("abandoned", 0.0) + m.get("exited", 0.0),
+        lambda m: m.get("answered", 0) + m.get("abandoned", 0) + m.get("exited", 0),
     ),
     ("abandon_ratio", None): _ratio(
-        _get("abandoned"), lambda m: m.get("offered", 0.0) - m.get("short_abandons", 0.0)
+        _get("abandoned"), lambda m: m.get("offered", 0) - m.get("short_abandons", 0)
     ),
     ("average_speed_of_answer_seconds", None): _mean("asa_sum", "answered"),
     ("max_queue_wait_seconds", None): _max,

@@ -23,6 +23,7 @@ from streams.events.models import (
     TicketReplied,
 )
 from streams.kpi.business_hours import BusinessCalendar
+from streams.kpi.dedup import DedupMemory
 from streams.kpi.measures import MeasureFolder, Measures, add_items, merge_into
 from streams.kpi.replies import Sample, TicketMemory
 from streams.kpi.windows import HOUR, WindowClock
@@ -71,7 +72,7 @@ class PartitionState:
         self.topic = topic
         self.watermark = NEG_INF
         self.next_offset: int | None = None
-        self.seen: dict[str, float] = {}
+        self.seen = DedupMemory(settings.dedup_horizon_seconds)
         self.tickets: dict[str, TicketMemory] = {}
         self._clock = clock
         self._calendar = calendars
@@ -110,7 +111,8 @@ class PartitionState:
                 continue
             if ts > self.watermark:
                 self.watermark = ts
-            self.seen[event.event_id] = self.watermark
+                self.seen.expire(ts)
+            self.seen.remember(event.event_id, self.watermark)
             result.new_ids.append((event.event_id, self.watermark))
             result.accepted[event.type] += 1
             if isinstance(event, AgentCertified):
@@ -187,13 +189,7 @@ class PartitionState:
                     merge_into(existing, measures)
 
     def _expire(self, result: BatchResult) -> None:
-        horizon = self.watermark - self._settings.dedup_horizon_seconds
-        seen = self.seen
-        while seen:
-            oldest = next(iter(seen))
-            if seen[oldest] >= horizon:
-                break
-            del seen[oldest]
+        self.seen.expire(self.watermark)
         forget = self.watermark - self._settings.ticket_memory_seconds
         if len(result.tickets) or len(self.tickets) % 64 == 0:
             for ticket_id in [t for t, m in self.tickets.items() if m.last_seen < forget]:
@@ -215,7 +211,7 @@ class PartitionState:
         if checkpoint["watermark"] is not None:
             self.watermark = checkpoint["watermark"]
         for event_id, watermark in checkpoint["ids"]:
-            self.seen[event_id] = watermark
+            self.seen.remember(event_id, watermark)
         for ticket_id, data in checkpoint["tickets"].items():
             if data is None:
                 self.tickets.pop(ticket_id, None)

@@ -1,8 +1,10 @@
 """Base measures: what one event adds to its cell, from which every KPI is derived.
 
-A cell holds additive measures (sums and counts) and a few max measures. Sums
-merge by addition (so they can be retracted), max measures merge by max (they
-are never retracted). Each contact is judged by its own queue's settings here,
+A cell holds additive measures (sums and counts) and a few max measures.
+Additive measures are kept as integers in millionths (micro-seconds, micro-
+counts): integer addition is exact, so a cell is the same whatever order its
+events arrived in, and a retraction cancels exactly. Max measures merge by max
+(they are never retracted). Each contact is judged by its own queue's settings here,
 at fold time, so coarser scopes need no per-queue knowledge.
 """
 
@@ -28,21 +30,28 @@ from streams.kpi.business_hours import BusinessCalendar
 Measures = dict[str, float]
 MAX_MEASURES = frozenset({"wait_max"})
 Contribution = list[tuple[str, float]]
+SCALE = 1_000_000
+"""Additive measures are stored as ``round(value * SCALE)``."""
 
 
 def add_items(target: Measures, items: Iterable[tuple[str, float]]) -> None:
-    """Fold measure contributions into ``target`` (sum, or max for max measures)."""
+    """Fold contributions (in natural units) into ``target``."""
     for name, value in items:
         if name in MAX_MEASURES:
             if value > target.get(name, float("-inf")):
                 target[name] = value
         else:
-            target[name] = target.get(name, 0.0) + value
+            target[name] = target.get(name, 0) + round(value * SCALE)
 
 
 def merge_into(target: Measures, delta: Measures) -> None:
-    """Fold one cell's measures into another."""
-    add_items(target, delta.items())
+    """Fold one cell's stored measures into another."""
+    for name, value in delta.items():
+        if name in MAX_MEASURES:
+            if value > target.get(name, float("-inf")):
+                target[name] = value
+        else:
+            target[name] = target.get(name, 0) + value
 
 
 class MeasureFolder:

@@ -8,6 +8,7 @@ grace; its records are then published once with ``final: true``.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -147,7 +148,7 @@ class Merger:
                 if name in _AGENT_KPI_NAMES:
                     per_agent[(scope[1][1], name, clock)].append((scope, value[0]))
         for (team, name, clock), agents in per_agent.items():
-            average = sum(v for _, v in agents) / len(agents)
+            average = math.fsum(v for _, v in agents) / len(agents)
             yield KpiValue(team_average_name(name), clock, (("team", team),), average, None, None)
             if average == 0:
                 continue

@@ -8,7 +8,7 @@ instants of one UTC quarter hour share their windows.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -69,13 +69,12 @@ class WindowClock:
 
 @lru_cache(maxsize=65536)
 def _midnight(day: date, zone: ZoneInfo) -> int:
-    """First instant of a local date (a zone may skip midnight, so search forward)."""
-    naive = datetime(day.year, day.month, day.day)  # noqa: DTZ001 - zone attached below
-    aware = naive.replace(tzinfo=zone)
-    back = aware.astimezone(UTC).astimezone(zone)
-    if back.replace(tzinfo=None) != naive:
-        aware = aware.replace(fold=1)
-    return int(aware.timestamp())
+    """First instant of a local date.
+
+    ``fold=0`` gives the first of a repeated midnight and, where a zone skips
+    midnight (clocks jump from 00:00 to 01:00), the moment of the jump.
+    """
+    return int(datetime(day.year, day.month, day.day, tzinfo=zone).timestamp())
 
 
 @lru_cache(maxsize=65536)

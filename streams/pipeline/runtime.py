@@ -18,12 +18,7 @@ from streams.targets.evaluate import TargetBook
 
 
 def calendars_of(config: AppConfig) -> dict[str, BusinessCalendar]:
-    return {
-        team: BusinessCalendar.from_spec(
-            spec.timezone, {day: list(ranges) for day, ranges in spec.hours.items()}, spec.holidays
-        )
-        for team, spec in config.calendars.items()
-    }
+    return {team: spec.calendar() for team, spec in config.calendars.items()}
 
 
 class Runtime:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from streams.config import TargetConfig
-from streams.kpi.catalogue import CERTIFICATION_KPIS, PERIODS
+from streams.kpi.catalogue import CERTIFICATION_KPIS, PERIODS, TEAM_AVERAGE_SUFFIX
 from streams.kpi.merge import Merger, Scope
 
 OPS: dict[str, Callable[[float, float], bool]] = {
@@ -75,6 +75,9 @@ class TargetBook:
             return []
         cells = merger.windows.get(window, {})
         scopes = [s for s in cells if target.matches(dict(s))]
+        if target.kpi.endswith(TEAM_AVERAGE_SUFFIX):
+            teams = {dict(s)["team"] for s in scopes}
+            scopes = [s for s in cells if len(s) == 2 and s[0][0] == "agent" and s[1][1] in teams]
         return [
             (v.scope, v.value, window)
             for v in merger.values(window, scopes)

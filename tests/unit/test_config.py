@@ -197,12 +197,6 @@ def test_calendar_range_to_midnight_is_accepted() -> None:
     assert calendars_of(config)["night"].business_seconds(0, 7 * 86400) == 6 * 3600
 
 
-CALENDAR_BUG = (
-    "BUG: streams/config.py CalendarConfig only regex-checks ranges; parse_config accepts it and "
-    "Runtime (calendars_of -> BusinessCalendar.from_spec) raises a bare ValueError instead"
-)
-
-
 @pytest.mark.parametrize(
     "calendar",
     [
@@ -213,7 +207,6 @@ CALENDAR_BUG = (
         pytest.param("{timezone: UTC, holidays: ['2026-13-45']}", id="bad-holiday"),
     ],
 )
-@pytest.mark.xfail(strict=True, reason=CALENDAR_BUG)
 def test_calendars_the_clock_refuses_are_refused_by_the_config(calendar: str) -> None:
     refused(f"calendars:\n  support: {calendar}\n")
 
@@ -268,17 +261,6 @@ def test_scope_labels_imply_the_team() -> None:
     assert target(kpi="csat_ratio", scope={"agent": "*"}).scope_labels == ("agent", "team")
 
 
-TEAM_AVERAGE_BUG = (
-    "BUG: streams/config.py TargetConfig._known skips every check for <kpi>_team_agent_average "
-    "(it is not in KPI_BY_NAME): "
-)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason=TEAM_AVERAGE_BUG + "a clock is refused ('has no clock') although the clocked averages "
-    "are published per clock, so a target on one can never match a value",
-)
 def test_clocked_team_average_target_takes_a_clock() -> None:
     text = (
         "targets:\n  - {id: a, kpi: first_reply_seconds_team_agent_average, period: day,"
@@ -287,9 +269,6 @@ def test_clocked_team_average_target_takes_a_clock() -> None:
     assert parse_config(text).targets[0].clock == "business"
 
 
-@pytest.mark.xfail(
-    strict=True, reason=TEAM_AVERAGE_BUG + "a scope other than {team} (here agent) is accepted"
-)
 def test_team_average_target_needs_a_team_scope() -> None:
     refused(
         "targets:\n  - {id: a, kpi: quality_score_team_agent_average, period: day,"

@@ -259,28 +259,12 @@ def test_dedup_horizon_expires_with_watermark_advance() -> None:
     assert values(engine.merger)[(HOUR, H, "contacts_offered", None, ())] == (2, 2, None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: streams/kpi/ingest.py fold() expires seen ids only at the END of a batch "
-        "(_expire), so an id repeated in the same batch after the watermark moved past the "
-        "horizon is a duplicate, but accepted when the batch is split (docs/semantics.md step 2)"
-    ),
-)
 def test_dedup_horizon_does_not_depend_on_batching() -> None:
     engine = Engine(CONFIG, grace=2 * HOUR_S, dedup=HOUR_S)
     result = engine.fold([offered("e1", H), offered("y", H + HOUR_S + 1), offered("e1", H)])
     assert result["cc.contacts"].duplicates == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: streams/kpi/ingest.py restore() re-assigns seen[event_id] in place, keeping the "
-        "FIRST insertion position of an id re-accepted after expiry; _expire stops at it, so "
-        "older ids outlive the horizon after a restart and count as duplicates"
-    ),
-)
 def test_restore_keeps_the_dedup_order() -> None:
     engine = Engine(CONFIG, grace=2 * HOUR_S, dedup=100)
     state = engine.state("cc.contacts:0")
@@ -305,14 +289,6 @@ def test_restore_keeps_the_dedup_order() -> None:
         ("Europe/Bucharest", "0001-01-01T00:30:00+00:00"),
         ("Europe/Bucharest", "9999-12-31T23:30:00+00:00"),
     ],
-)
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: an occurred_at at the edge of datetime's range passes decoding, then "
-        "PartitionState.fold raises (WindowClock.starts: 'year 0/10000 is out of range' or "
-        "OverflowError): a poison message that stops the worker; the oracle says out_of_range"
-    ),
 )
 def test_extreme_timestamps_are_dead_letters(zone: str, occurred_at: str) -> None:
     engine = Engine(CONFIG, zone=zone)
@@ -365,14 +341,6 @@ def test_certifications_keep_the_latest_expiry() -> None:
     assert merger.windows == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: streams/kpi/measures.py add_items sums floats in arrival order, so fractional "
-        "inputs give order-dependent last digits (waits 0.1, 0.2, 0.3: ASA 0.20000000000000004 "
-        "vs 0.19999999999999998); the oracle uses math.fsum and semantics.md wants the last digit"
-    ),
-)
 def test_fractional_sums_do_not_depend_on_arrival_order() -> None:
     found = []
     for waits in ([0.1, 0.2, 0.3], [0.3, 0.2, 0.1]):
@@ -382,14 +350,6 @@ def test_fractional_sums_do_not_depend_on_arrival_order() -> None:
     assert found[0] == found[1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: streams/kpi/merge.py _beside_team averages agent values with sum() in the "
-        "merger's cell insertion (arrival) order: quality 0.1/0.2/0.3 for three agents gives "
-        "a team average of 0.20000000000000004 or 0.19999999999999998 depending on arrival"
-    ),
-)
 def test_team_agent_average_does_not_depend_on_arrival_order() -> None:
     found = []
     for agents in (["a", "b", "c"], ["c", "b", "a"]):

@@ -226,15 +226,6 @@ def test_every_instant_lies_in_its_nested_windows(zone: str, ts: int, fraction: 
     assert (datetime.fromtimestamp(day[1], ZoneInfo(zone)).date() - local_day) == timedelta(1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: streams/kpi/windows.py _midnight picks fold=1 when local midnight is skipped "
-        "(America/Santiago, Africa/Cairo, America/Havana...), which is an instant of the PREVIOUS "
-        "day: the day window 2024-09-08 starts at 2024-09-07T23:00-04:00 and the 23:00-24:00 "
-        "hour of 2024-09-07 lies in no day window (end == start)"
-    ),
-)
 def test_day_whose_midnight_is_skipped() -> None:
     clock = WindowClock("America/Santiago")
     late_evening = at("America/Santiago", 2024, 9, 7, 23, 30)

@@ -178,14 +178,6 @@ def test_operators(op: str, value: float, met: bool) -> None:
     assert OPS[op](1.0, value) is met
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: targets on <kpi>_team_agent_average never evaluate: streams/targets/evaluate.py "
-        "_observe passes only the matching {team} scopes to Merger.values, which yields "
-        "beside-team values only when AGENT scopes are among those asked (merge.py values())"
-    ),
-)
 def test_team_agent_average_targets_are_evaluated() -> None:
     engine, book = setup(
         "{id: qa-avg, kpi: quality_score_team_agent_average, period: day, "
