@@ -35,18 +35,26 @@ def kafka() -> Iterator[str]:
         yield container.get_bootstrap_server()
 
 
-def test_worker_counts_events_from_real_kafka(kafka: str, prefix: str, tmp_path: Path,
-                                              repo_root: Path) -> None:
-    worker = WorkerProcess(kafka, prefix, tmp_path,
-                           config=repo_root / "deploy" / "cckpi.yaml").start()
+def test_worker_counts_events_from_real_kafka(
+    kafka: str, prefix: str, tmp_path: Path, repo_root: Path
+) -> None:
+    worker = WorkerProcess(
+        kafka, prefix, tmp_path, config=repo_root / "deploy" / "cckpi.yaml"
+    ).start()
     try:
-        events = simulate_batch(datetime(2026, 11, 2, 8, tzinfo=UTC), seed=5, count=5000,
-                                rate=2.0)
+        events = simulate_batch(datetime(2026, 11, 2, 8, tzinfo=UTC), seed=5, count=5000, rate=2.0)
         wait_until(lambda: worker.samples(), 120, "the worker's /metrics")
-        asyncio.run(produce(kafka, [(prefix + e.topic, e.key.encode(), orjson.dumps(e.value),
-                                     None) for e in events]))
-        wait_until(lambda: metric_sum(worker.samples(), "cc_events_total") == len(events), 180,
-                   "every event counted")
+        asyncio.run(
+            produce(
+                kafka,
+                [(prefix + e.topic, e.key.encode(), orjson.dumps(e.value), None) for e in events],
+            )
+        )
+        wait_until(
+            lambda: metric_sum(worker.samples(), "cc_events_total") == len(events),
+            180,
+            "every event counted",
+        )
         assert any(name == "cc_service_level_ratio" for name, _, _ in worker.samples())
     finally:
         worker.stop()
