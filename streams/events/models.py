@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -37,14 +36,8 @@ def _rfc3339(value: Any) -> Any:
     return value
 
 
-def _plausible(value: datetime) -> datetime:
-    if not EARLIEST <= value < LATEST:
-        raise PydanticCustomError("out_of_range", "a time before 1970 or after 2999")
-    return value
-
-
 Timestamp = Annotated[
-    AwareDatetime, Field(strict=False), BeforeValidator(_rfc3339), AfterValidator(_plausible)
+    AwareDatetime, Field(strict=False, ge=EARLIEST, lt=LATEST), BeforeValidator(_rfc3339)
 ]
 """RFC 3339 with an offset, 1970..2999 (a year-9999 event would poison the watermark)."""
 

@@ -9,6 +9,7 @@ changes to checkpoint. Nothing here knows about Kafka or Faust.
 
 from __future__ import annotations
 
+import typing
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from streams.config import AppConfig
 from streams.events.decode import DeadLetter, Decoder
 from streams.events.models import (
     AgentCertified,
+    AnyEvent,
     ContactAbandoned,
     ContactAnswered,
     TicketReplied,
@@ -27,6 +29,12 @@ from streams.kpi.dedup import DedupMemory
 from streams.kpi.measures import MeasureFolder, Measures, add_items, merge_into
 from streams.kpi.replies import Sample, TicketMemory
 from streams.kpi.windows import HOUR, WindowClock
+
+_LABELS: dict[type, tuple[bool, bool]] = {
+    model: ("queue" in model.model_fields, "agent" in model.model_fields)
+    for model in typing.get_args(AnyEvent)
+}
+"""Event type -> (carries a queue, carries an agent): attribute look-ups without getattr."""
 
 # (team, channel, queue, agent): the finest scope an event can carry.
 Dims = tuple[str, str, str | None, str | None]
@@ -122,9 +130,10 @@ class PartitionState:
                 continue
             if isinstance(event, TicketReplied):
                 self._reply(event, ts, result, hours)
-            queue = getattr(event, "queue", None)
-            agent = getattr(event, "agent", None)
-            if isinstance(event, TicketReplied) and event.author != "agent":
+            has_queue, has_agent = _LABELS[type(event)]
+            queue = event.queue if has_queue else None  # type: ignore[union-attr]
+            agent = event.agent if has_agent else None  # type: ignore[union-attr]
+            if agent is not None and isinstance(event, TicketReplied) and event.author != "agent":
                 agent = None
             dims: Dims = (event.team, event.channel, queue, agent)
             _add(hours, (hour, dims), self._folder.contributions(event, ts))
