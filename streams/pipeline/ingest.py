@@ -127,7 +127,7 @@ class IngestService:
     ) -> None:
         metrics = self.rt.metrics
         for tp, state, result, size in results:
-            topic = tp.topic
+            topic = self._topic_base[tp.topic]
             for event_type, count in result.accepted.items():
                 metrics.events.labels(topic, event_type).inc(count)
             for _offset, _raw, letter in result.dead_letters:
@@ -154,7 +154,7 @@ class IngestService:
             if end is not None and state is not None:
                 lag[tp.topic] += max(0, end - (state.next_offset or 0))
         for topic, behind in lag.items():
-            self.rt.metrics.lag.labels(topic).set(behind)
+            self.rt.metrics.lag.labels(self._topic_base[topic]).set(behind)
 
     async def revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:

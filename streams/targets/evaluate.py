@@ -30,11 +30,17 @@ class TargetState:
 
 
 class TargetBook:
-    """The latest state of every (target, scope), and what changed at each evaluation."""
+    """The state of every (target, scope) in its current window, and the transitions.
+
+    ``states`` holds what the current windows show (the gauges); ``last`` keeps
+    each scope's last known state across windows, so a target breached last
+    week and met in this week's first value gives one ``met`` transition.
+    """
 
     def __init__(self, targets: list[TargetConfig]) -> None:
         self.targets = targets
         self.states: dict[tuple[str, Scope], TargetState] = {}
+        self.last: dict[tuple[str, Scope], bool] = {}
 
     def evaluate(self, merger: Merger) -> list[TargetState]:
         """Re-evaluate every target; return the states that changed between met and breached."""
@@ -45,14 +51,12 @@ class TargetBook:
                 fresh[(target.id, scope)] = TargetState(target, scope, value, not met, window)
         changed = []
         for key, state in fresh.items():
-            before = self.states.get(key)
+            before = self.last.get(key)
             if (before is None and state.breached) or (
-                before is not None and before.breached != state.breached
+                before is not None and before != state.breached
             ):
                 changed.append(state)
-        for key, before in self.states.items():
-            if key not in fresh:
-                fresh[key] = before
+            self.last[key] = state.breached
         self.states = fresh
         return changed
 

@@ -155,15 +155,7 @@ QUIET: dict[str, tuple[str, list[str]]] = {
 }
 """Rules that must NOT fire with this traffic: why, and what must return data instead."""
 
-KNOWN_EMPTY: dict[str, tuple[str, tuple[str, str]]] = {
-    "Contact events per second": (
-        'BUG: the panel selects cc_events_total{topic="cc.contacts"} but the worker labels '
-        "its counters with the real topic name, which carries CCKPI_TOPIC_PREFIX "
-        "(streams/pipeline/ingest.py, metrics.events.labels(tp.topic, ...)), so the panel "
-        "is empty whenever a prefix is set",
-        ('topic="cc.contacts"', 'topic="{prefix}cc.contacts"'),
-    ),
-}
+KNOWN_EMPTY: dict[str, tuple[str, tuple[str, str]]] = {}
 """Panels (by title) that return nothing although the data is there: the reason, and a
 rewrite of the query (``{prefix}`` = the topic prefix) that shows the data is there.
 

@@ -79,8 +79,9 @@ def test_the_current_window_is_the_one_holding_the_watermark() -> None:
     engine.fold([offered("o", H), abandoned("a", H, 30)])
     assert len(book.evaluate(engine.merger)) == 1
     engine.fold([offered("next", H + HOUR_S, team="sales")])
-    assert book.evaluate(engine.merger) == []  # no value yet in the new hour: state kept
-    assert book.states[("abandon", scope(team="support"))].window == (HOUR, H)
+    assert book.evaluate(engine.merger) == []  # no value yet in the new hour
+    assert ("abandon", scope(team="support")) not in book.states  # the gauge follows the window
+    assert book.last[("abandon", scope(team="support"))] is True  # the transition memory stays
     engine.fold([offered("n2", H + HOUR_S + 1)])
     (state,) = book.evaluate(engine.merger)
     assert (state.window, state.value, state.breached) == ((HOUR, H + HOUR_S), 0, False)
