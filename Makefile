@@ -30,8 +30,8 @@ demo: $(STAMP)
 	$(BIN)/cckpi demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check streams tests bench
-	$(BIN)/ruff format --check streams tests bench
+	$(BIN)/ruff check streams tests $(wildcard bench)
+	$(BIN)/ruff format --check streams tests $(wildcard bench)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
