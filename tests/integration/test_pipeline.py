@@ -85,8 +85,7 @@ def test_events_flow_to_metrics_and_bad_input_to_deadletter(
             assert metric_sum(samples, "cc_events_total", topic=topic) > 0, topic
             for _, reason in malformed(topic):
                 assert (
-                    metric_sum(samples, "cc_events_invalid_total", topic=topic, reason=reason)
-                    == 1
+                    metric_sum(samples, "cc_events_invalid_total", topic=topic, reason=reason) == 1
                 ), (topic, reason)
         queues = {e.value["queue"] for e in events if e.topic == "cc.contacts"}
         sl_queues = {
