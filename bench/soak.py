@@ -8,11 +8,14 @@ the run below a threshold), lag bounded (never above a few seconds of traffic in
 part), and throughput kept up (classified = produced once the feed stops).
 
 The traffic is the simulator's default scenario, paced by count (so the wall rate is
-steady whatever the simulated hour) at about one simulated day per 86 s of wall time,
+steady whatever the simulated hour) at about one simulated day per 43 s of wall time,
 so the state the worker keeps for a while (event ids for dedup: 24 h of watermark;
 ticket reply memory: ``--ticket-memory-days``, 1 by default here instead of 90) reaches
-its steady size within the first third of a 10-minute run. With the production default
-of 90 days, reply memory would grow for 90 simulated days by design, which is not a leak.
+its steady size within the first third of a 10-minute run (measured here: RSS levels
+off near 130 MiB after about 90 s; 2-4 minute runs still see the last MiB of warm-up).
+With the production default of 90 days, reply memory would grow for 90 simulated days
+by design, which is not a leak. The broker's RSS grows all along: Tansu keeps every
+record in memory and never applies retention.
 """
 
 from __future__ import annotations
@@ -239,13 +242,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sim-rate",
         type=float,
-        default=2.0,
+        default=1.0,
         help="events per simulated second: rate / sim-rate simulated seconds pass per wall "
-        "second (default: about one simulated day per 86 s at 2,000/s)",
+        "second (default: about one simulated day per 43 s at 2,000/s)",
     )
     parser.add_argument("--ticket-memory-days", type=float, default=1.0)
     parser.add_argument(
-        "--max-rss-slope", type=float, default=1.0, help="MiB per minute allowed (default 1)"
+        "--max-rss-slope",
+        type=float,
+        default=2.0,
+        help="MiB per minute allowed (default 2: about 17 bytes per event at 2,000/s)",
     )
     parser.add_argument(
         "--max-lag-seconds", type=float, default=5.0, help="lag allowed, in seconds of traffic"
@@ -276,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         samples = run(args, bootstrap, prefix, worker, port, broker, duration)
         drained = drain(worker, port, broker, samples)
         print()
-        print_table(samples + [drained], args.rate)
+        print_table(samples, args.rate)
         ok = verdict(samples, args.rate, args.max_rss_slope, args.max_lag_seconds, drained)
         return 0 if ok else 1
     finally:

@@ -181,8 +181,6 @@ def test_web_bind_defaults_to_loopback_and_the_demo_keeps_it(
 
 
 def _demo_worker_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    import signal as signal_module
-
     import streams.broker
     import streams.cli
 
@@ -219,10 +217,7 @@ def _demo_worker_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     monkeypatch.setattr(streams.cli.subprocess, "Popen", FakeProcess)
     monkeypatch.setattr(streams.cli.signal, "signal", lambda *a: None)
     args = argparse.Namespace(broker_port=19092, rate=1.0, speed=1.0, start="now-1h")
-    try:
-        assert streams.cli.cmd_demo(args) == 0
-    finally:
-        monkeypatch.setattr(signal_module, "signal", signal_module.signal)
+    assert streams.cli.cmd_demo(args) == 0
     workers = [env for argv, env in launched if argv[-1] == "worker"]
     assert len(workers) == 1, launched
     return workers[0]
@@ -581,6 +576,7 @@ def test_no_identifier_or_payload_in_metric_labels_or_log_lines(
     ).start()
     try:
         wait_until(lambda: "assigned" in worker.log_text(), 90, "the worker's assignment")
+        assert _listening(worker.port) == ["0100007F"], "the default bind is not 127.0.0.1 only"
         messages = _leaky_messages(prefix, marker)
         asyncio.run(produce(broker.bootstrap_servers, messages))
 
