@@ -53,7 +53,10 @@ def create_worker(settings: Settings) -> Worker:
         broker_heartbeat_interval=1,
         producer_max_request_size=16 * 1024 * 1024,
         web_enabled=True,
+        broker_credentials=faust_credentials(settings),
     )
+    quiet = max(logging.INFO, logging.getLevelName(settings.log_level.upper()))
+    logging.getLogger("aiokafka").setLevel(quiet)  # at DEBUG it logs message payloads
     worker = Worker(app, runtime)
     breaches = app.topic(settings.topic(BREACHES), value_serializer="json", partitions=1)
 
@@ -95,6 +98,22 @@ def create_worker(settings: Settings) -> Worker:
         return web.json({"status": "ok", "publisher": runtime.publisher})
 
     return worker
+
+
+def faust_credentials(settings: Settings) -> Any:
+    """The SASL/TLS settings in Faust's form, so its own clients connect like ours."""
+    security = settings.kafka_security
+    kwargs = security.aiokafka_kwargs()
+    if security.protocol.startswith("SASL"):
+        return faust.SASLCredentials(
+            username=kwargs["sasl_plain_username"],
+            password=kwargs["sasl_plain_password"],
+            mechanism=kwargs["sasl_mechanism"],
+            ssl_context=kwargs.get("ssl_context"),
+        )
+    if security.protocol == "SSL":
+        return faust.SSLCredentials(kwargs["ssl_context"])
+    return None
 
 
 async def faust_gather(*coroutines: Any) -> None:

@@ -54,8 +54,11 @@ def cmd_broker(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from streams.app import app, worker
+    from streams.topics import declare_topics
 
-    level = worker.runtime.settings.log_level
+    settings = worker.runtime.settings
+    asyncio.run(declare_topics(settings, timeout=settings.broker_wait_seconds))
+    level = settings.log_level
     sys.argv = ["cckpi", "worker", "--loglevel", level]
     app.main()
     return 0

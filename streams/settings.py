@@ -96,6 +96,9 @@ class Settings(BaseSettings):
         1.0, gt=0, description="How often open-window updates are published."
     )
     log_level: str = Field("info", description="Log level of the worker.")
+    broker_wait_seconds: float = Field(
+        300, ge=0, description="How long a starting worker waits for the broker."
+    )
 
     @field_validator("reporting_timezone")
     @classmethod

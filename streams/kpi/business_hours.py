@@ -22,6 +22,7 @@ total per whole day in between.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,6 +37,7 @@ _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 _EPOCH_WEEKDAY = dt.date(1970, 1, 1).weekday()
 _RANGE = re.compile(r"\s*(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})\s*")
 _MAX_CACHED_DAYS = 8_192
+_BLOCK_DAYS = 256
 """Bounds memory for a long-running worker; a cleared cache only costs recomputation."""
 
 _Ranges = tuple[tuple[int, int], ...]
@@ -111,7 +113,7 @@ class BusinessCalendar:
     cache is a plain dict), which fits Faust's single event loop.
     """
 
-    __slots__ = ("_always", "_cache", "_holidays", "_timezone", "_week", "_zone")
+    __slots__ = ("_always", "_blocks", "_cache", "_holidays", "_timezone", "_week", "_zone")
 
     def __init__(
         self, zone: ZoneInfo, week: tuple[_Ranges, ...], holidays: frozenset[int], always: bool
@@ -122,6 +124,7 @@ class BusinessCalendar:
         self._holidays = holidays
         self._always = always
         self._cache: dict[int, _Day] = {}
+        self._blocks: dict[int, float] = {}
 
     @classmethod
     def from_spec(
@@ -164,10 +167,32 @@ class BusinessCalendar:
         day = self._day(first)
         if first == last:
             return day.open_before(end) - day.open_before(start)
-        seconds = day.total - day.open_before(start)
-        for index in range(first + 1, last):
-            seconds += self._day(index).total
-        return seconds + self._day(last).open_before(end)
+        return (
+            day.total
+            - day.open_before(start)
+            + self._whole_days(first + 1, last)
+            + self._day(last).open_before(end)
+        )
+
+    def _whole_days(self, lo: int, hi: int) -> float:
+        """Open seconds of the UTC days ``lo <= index < hi``: whole blocks of days come
+        from a permanent per-block cache, so a span of decades costs no more than months."""
+        seconds = 0.0
+        index = lo
+        while index < hi:
+            block, offset = divmod(index, _BLOCK_DAYS)
+            if offset == 0 and index + _BLOCK_DAYS <= hi:
+                total = self._blocks.get(block)
+                if total is None:
+                    total = self._blocks[block] = math.fsum(
+                        self._day(i).total for i in range(index, index + _BLOCK_DAYS)
+                    )
+                seconds += total
+                index += _BLOCK_DAYS
+            else:
+                seconds += self._day(index).total
+                index += 1
+        return seconds
 
     def is_open(self, ts: float) -> bool:
         """Whether the instant ``ts`` lies inside open hours (range starts are inclusive)."""

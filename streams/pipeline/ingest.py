@@ -99,9 +99,12 @@ class IngestService:
                 await consumer.stop()
 
     async def _process(self, batches: dict[TopicPartition, list[Any]]) -> None:
-        sends = []
+        """Fold, then write dead letters, and only once they are acknowledged the partials
+        (which move the resume offset past them): a crash in between repeats dead letters
+        rather than losing them."""
+        letters = []
+        partials = []
         results = []
-        partials = self.rt.settings.topic(PARTIALS)
         deadletter = self.rt.settings.topic(DEADLETTER)
         for tp, messages in batches.items():
             state = self.states.get(tp)
@@ -110,11 +113,17 @@ class IngestService:
             result = state.fold((m.offset, m.value) for m in messages)
             for offset, raw, letter in result.dead_letters:
                 record = orjson.dumps(letter.record(tp.topic, tp.partition, offset, raw))
-                sends.append(await self.producer.send(deadletter, record))
-            value = encode_partial(state, result)
-            sends.append(await self.producer.send(partials, value, key=source_id(tp).encode()))
+                letters.append(await self.producer.send(deadletter, record))
+            partials.append((source_id(tp).encode(), encode_partial(state, result)))
             results.append((tp, state, result, len(messages)))
-        await asyncio.gather(*sends)
+        await asyncio.gather(*letters)
+        topic = self.rt.settings.topic(PARTIALS)
+        await asyncio.gather(
+            *[
+                await self.producer.send(topic, value, key=key, partition=0)
+                for key, value in partials
+            ]
+        )
         self._count(results)
         offsets = {tp: state.next_offset for tp, state, _, _ in results if state.next_offset}
         if offsets and self.consumer is not None:
@@ -215,7 +224,8 @@ async def write_barrier(runtime: Runtime, producer: AIOKafkaProducer) -> int:
     ListOffsets answers the last batch's base offset + 1, not the log end, so
     ``end_offsets`` cannot be trusted for this.)
     """
-    sent = await producer.send_and_wait(runtime.settings.topic(PARTIALS), b"{}", key=BARRIER_KEY)
+    topic = runtime.settings.topic(PARTIALS)
+    sent = await producer.send_and_wait(topic, b"{}", key=BARRIER_KEY, partition=0)
     return int(sent.offset)
 
 

@@ -103,7 +103,9 @@ class PublishService:
             ]
             await asyncio.gather(*sends)
             marker = orjson.dumps({"final": list(window)})
-            await (await self.producer.send(settings.topic(PARTIALS), marker, key=MARKER_KEY))
+            await self.producer.send_and_wait(
+                settings.topic(PARTIALS), marker, key=MARKER_KEY, partition=0
+            )
             merger.mark_final(window)
         sends = []
         for window, scopes in merger.take_dirty().items():

@@ -621,18 +621,6 @@ OLD_TICKETS = 100
 OLD_TICKET_BUDGET = 15.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TooSlow,
-    reason=(
-        "BUG: streams/kpi/business_hours.py BusinessCalendar.business_seconds walks the span "
-        "day by day and _day() clears its 8,192-day cache inside that walk, so a valid "
-        "ticket.solved/replied of a team with a calendar whose created_at is more than 22 "
-        "years back recomputes every day on every event: about 0.5 s of event-loop time per "
-        "event for created_at 1970 (heartbeats and /metrics stall with it)"
-    ),
-)
-@pytest.mark.timeout(120)
 def test_old_created_at_costs_no_more_than_a_recent_one(
     broker: EmbeddedBroker, tmp_path: Path, repo_root: Path
 ) -> None:
