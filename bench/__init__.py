@@ -1,0 +1,1 @@
+"""cckpi benchmarks: ``python -m bench`` (``make bench``); see docs/performance.md."""

@@ -1,0 +1,174 @@
+"""Restart: SIGKILL a worker that folded a million events; time until a new one is right again.
+
+"Right again" means the new process's /metrics shows the same month KPIs of the
+whole centre as the killed one did (the counters restart at zero and are not
+compared). The new worker's group join and restore time come from its log line
+``assigned N partitions (K restored) in X s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    CONFIG,
+    Record,
+    counts,
+    declare_cckpi_topics,
+    fetch,
+    gauge,
+    log,
+    metrics_url,
+    produce_fast,
+    topic_size,
+)
+from bench.synthetic import Shape, contact_events
+from bench.throughput import cckpi_pipeline
+from tests.integration.harness import WorkerProcess
+
+SHAPE = Shape(teams=10, queues=50, agents=500)
+START = datetime(2026, 5, 1, tzinfo=UTC)
+DAYS = 14
+"""All events fall in May 2026, so the month window `current` holds every one of them."""
+POLL = 0.25
+"""Seconds between /metrics polls of the new worker (a scrape costs it tens of ms)."""
+KPIS = (
+    "cc_contacts_offered",
+    "cc_contacts_answered",
+    "cc_contacts_abandoned",
+    "cc_average_handle_time_seconds",
+    "cc_service_level_ratio",
+)
+_ASSIGNED = re.compile(
+    r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})\].*assigned (\d+) partitions "
+    r"\((\d+) restored\) in ([\d.]+) s",
+    re.MULTILINE,
+)
+
+
+def centre_month(text: str) -> dict[str, float | None]:
+    """The month/current KPIs of the whole centre (no scope labels)."""
+    return {kpi: gauge(text, kpi, period="month", window="current") for kpi in KPIS}
+
+
+def same(a: dict[str, float | None], b: dict[str, float | None]) -> bool:
+    """Equal KPIs: counts exactly, means and ratios to 1e-9 (summation order may differ)."""
+    if a.keys() != b.keys():
+        return False
+    for key, x in a.items():
+        y = b[key]
+        if x is None or y is None:
+            if x is not y:
+                return False
+        elif abs(x - y) > 1e-9 * max(1.0, abs(x)):
+            return False
+    return True
+
+
+_READY = re.compile(
+    r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3})\].*\[\^Worker\]: Ready", re.MULTILINE
+)
+
+
+def faust_ready(log_text: str) -> float | None:
+    """Epoch of Faust's "Worker ready" (its own consumer group joined; tasks start after)."""
+    match = _READY.search(log_text)
+    if match is None:
+        return None
+    stamp = time.mktime(time.strptime(match.group(1), "%Y-%m-%d %H:%M:%S"))
+    return stamp + int(match.group(2)) / 1000
+
+
+def assigned_line(log_text: str) -> tuple[float, int, int, float] | None:
+    """(epoch of the line, partitions, restored, restore seconds) of the first non-empty one."""
+    for match in _ASSIGNED.finditer(log_text):
+        partitions, restored = int(match.group(3)), int(match.group(4))
+        if partitions:
+            stamp = time.mktime(time.strptime(match.group(1), "%Y-%m-%d %H:%M:%S"))
+            return stamp + int(match.group(2)) / 1000, partitions, restored, float(match.group(5))
+    return None
+
+
+def restart(bootstrap: str, prefix: str, workdir: Path, events: int, seed: int) -> dict[str, Any]:
+    start = START.timestamp()
+    data = contact_events(start, start + DAYS * 86400, events, SHAPE, seed, prefix.rstrip("."))
+    offered = sum(1 for _, _, _, value in data if b'"contact.offered"' in value)
+    settings = declare_cckpi_topics(bootstrap, prefix)
+    topic = settings.topic("cc.contacts")
+    records: list[Record] = [(topic, key, value, None) for _, _, key, value in data]
+    asyncio.run(produce_fast(bootstrap, records, {topic: settings.input_partitions}))
+    produced = len(data)
+    del data, records
+    log(f"restart: {produced:,} events produced; first worker folding")
+    rate, timings, first = cckpi_pipeline(
+        bootstrap, prefix, workdir, produced, interval=0.25, keep=True, via="offsets"
+    )
+    url = metrics_url(first.port)
+    before: dict[str, float | None] = {}
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            before = centre_month(fetch(url) or "")
+            if before["cc_contacts_offered"] == offered:
+                break
+            time.sleep(0.5)
+        else:
+            raise RuntimeError(f"first worker never showed {offered} offered: {before}")
+    finally:
+        first.stop(kill=True)
+    log(f"restart: first worker SIGKILLed after folding {produced:,} events; starting a new one")
+    second = WorkerProcess(bootstrap, prefix, workdir, config=CONFIG)
+    wall_start, started = time.time(), time.monotonic()
+    second.start()
+    up = right = None
+    after: dict[str, float | None] = {}
+    try:
+        deadline = started + 180
+        while time.monotonic() < deadline:
+            text = fetch(metrics_url(second.port), timeout=10)
+            now = time.monotonic()
+            if text is not None:
+                up = up if up is not None else now
+                after = centre_month(text)
+                if same(after, before):
+                    right = now
+                    break
+            time.sleep(POLL)
+        refolded = sum(counts(fetch(metrics_url(second.port)) or "").values())
+        line = assigned_line(second.log_text())
+        ready = faust_ready(second.log_text())
+    finally:
+        second.stop()
+    partial_records, partial_bytes = asyncio.run(
+        topic_size(bootstrap, settings.topic("cc.internal.partials"))
+    )
+    result: dict[str, Any] = {
+        "events": produced,
+        "first_fold_rate": rate.rate,
+        "first_redelivered": timings["redelivered"],
+        "before": before,
+        "after": after,
+        "recovered": right is not None,
+        "recovery_s": (right - started) if right is not None else None,
+        "web_up_s": (up - started) if up is not None else None,
+        "refolded_events": refolded,
+        "partials_records": partial_records,
+        "partials_bytes": partial_bytes,
+    }
+    if ready is not None:
+        result["faust_ready_s"] = ready - wall_start
+    if line is not None:
+        stamp, partitions, restored, restore_s = line
+        result.update(
+            assigned_s=stamp - wall_start,
+            join_s=stamp - restore_s - wall_start,
+            restore_s=restore_s,
+            partitions=partitions,
+            restored=restored,
+        )
+    return result

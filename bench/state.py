@@ -1,0 +1,139 @@
+"""What the memory scenario's state is made of: ``python -m bench.state`` (no broker).
+
+Folds the memory section's events (35 days, 5,000 agents, 200 queues, grace 40
+days) in-process, partition by partition like the worker, encodes every partial
+record, merges the headers into a Merger under tracemalloc and reports: cells
+per period, partial bytes (cells vs checkpoint), merged state bytes, and how many
+KPI gauge samples /metrics would export.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import tracemalloc
+from array import array
+from collections import Counter
+
+import orjson
+
+from bench.common import CONFIG, partition_of
+from bench.memory import DAYS, SHAPE, START
+from bench.synthetic import contact_events
+from streams.kpi.catalogue import PERIODS
+from streams.kpi.ingest import PartitionState
+from streams.kpi.merge import Merger
+from streams.pipeline.ingest import encode_partial
+from streams.pipeline.runtime import Runtime
+from streams.settings import load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.state", description=__doc__)
+    parser.add_argument("--events", type=int, default=300_000)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=20_000)
+    args = parser.parse_args(argv)
+
+    settings = load_settings(config=CONFIG, grace_seconds=40 * 86400)
+    runtime = Runtime(settings)
+    start = START.timestamp()
+    data = contact_events(start, start + DAYS * 86400, args.events, SHAPE, args.seed, "state")
+    partitions = settings.input_partitions
+    by_partition: dict[int, list[bytes]] = {p: [] for p in range(partitions)}
+    for _, _, key, value in data:
+        by_partition[partition_of(key, partitions)].append(value)
+    print(
+        f"{len(data):,} events, {partitions} partitions of cc.contacts, batches of {args.batch:,}"
+    )
+
+    headers: list[tuple[str, bytes]] = []
+    header_bytes = checkpoint_bytes = cells = 0
+    per_period: Counter[int] = Counter()
+    began = time.perf_counter()
+    for partition, values in by_partition.items():
+        state = PartitionState(
+            "cc.contacts",
+            runtime.config,
+            runtime.clock,
+            runtime.calendar,
+            runtime.ingest_settings,
+            settings.max_message_bytes,
+        )
+        for first in range(0, len(values), args.batch):
+            result = state.fold(enumerate(values[first : first + args.batch], first))
+            record = encode_partial(state, result)
+            cut = record.index(b"\n")
+            header_bytes += cut
+            checkpoint_bytes += len(record) - cut - 1
+            cells += len(result.cells)
+            per_period.update(key[0] for key in result.cells)
+            headers.append((f"cc.contacts:{partition}", record[:cut]))
+    fold_seconds = time.perf_counter() - began
+    print(f"fold + encode: {fold_seconds:.1f} s ({len(data) / fold_seconds:,.0f} events/s)")
+    print(
+        f"partials: {len(headers)} records, cells {header_bytes / 2**20:,.1f} MB, "
+        f"checkpoints {checkpoint_bytes / 2**20:,.1f} MB; {cells:,} cells "
+        f"({cells / len(data):.2f} per event): "
+        + ", ".join(f"{PERIODS[p]} {n:,}" for p, n in sorted(per_period.items()))
+    )
+
+    sources = [f"cc.contacts:{p}" for p in range(partitions)]
+    began = time.perf_counter()
+    timed = Merger(runtime.clock, settings.grace_seconds, sources)
+    for source, header in headers:
+        timed.apply(source, orjson.loads(header))
+    merge_seconds = time.perf_counter() - began
+    del timed
+    merger = Merger(runtime.clock, settings.grace_seconds, sources)
+    tracemalloc.start()
+    for source, header in headers:
+        merger.apply(source, orjson.loads(header))
+    merger.take_dirty()
+    held, _peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    scopes: Counter[int] = Counter()
+    measures: Counter[int] = Counter()
+    for (period, _start), window_cells in merger.windows.items():
+        scopes[period] += len(window_cells)
+        measures[period] += sum(len(m) for m in window_cells.values())
+    total_scopes = sum(scopes.values())
+    print(f"merge: {merge_seconds:.1f} s; merged state held {held / 2**20:,.0f} MB (tracemalloc)")
+    print(f"  {len(merger.windows):,} windows, {total_scopes:,} scope cells:")
+    for period, name in enumerate(PERIODS):
+        windows = sum(1 for w in merger.windows if w[0] == period)
+        print(
+            f"    {name:5}  {windows:4} windows  {scopes[period]:9,} scope cells  "
+            f"{measures[period] / max(1, scopes[period]):4.1f} measures per cell  "
+            f"{100 * scopes[period] / max(1, total_scopes):5.1f}%"
+        )
+    print(f"  about {held / max(1, total_scopes):,.0f} bytes per scope cell")
+    as_dicts = as_arrays = 0
+    for window_cells in merger.windows.values():
+        for cell in window_cells.values():
+            as_dicts += sys.getsizeof(cell) + sum(sys.getsizeof(v) for v in cell.values())
+            as_arrays += sys.getsizeof(array("d", cell.values()))
+    print(
+        f"  measure values: {as_dicts / 2**20:,.0f} MB as dicts of numbers; the same values "
+        f"in array('d') per cell: {as_arrays / 2**20:,.0f} MB"
+    )
+    kinds: Counter[tuple[int, str]] = Counter()
+    for (period, _start), window_cells in merger.windows.items():
+        for scope in window_cells:
+            kinds[(period, ",".join(name for name, _ in scope) or "centre")] += 1
+    print("  scope cells by period and scope kind:")
+    for period, name in enumerate(PERIODS):
+        row = sorted(((k, n) for (p, k), n in kinds.items() if p == period), key=lambda x: -x[1])
+        print(f"    {name:5}  " + ", ".join(f"{k} {n:,}" for k, n in row))
+    samples = 0
+    for period in range(len(PERIODS)):
+        for window in (merger.current(period), merger.previous(period)):
+            if window is not None:
+                samples += sum(1 for _ in merger.values(window))
+    print(f"/metrics KPI gauge samples (current + previous of every period): {samples:,}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

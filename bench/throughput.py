@@ -1,0 +1,414 @@
+"""Throughput, side by side on one broker and the same events.
+
+1. ceiling: a raw aiokafka consumer + ``json.loads`` of every value;
+2. cckpi's full pipeline: a real ``cckpi worker`` process started once the events wait
+   on its input topics, timed from its first counted batch to its last;
+3. the idiomatic Faust baseline (bench/faust_baseline.py), timed the same way;
+plus the fold alone, in-process (no Kafka), which shows what the I/O around it costs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from bench.common import (
+    CONFIG,
+    REPO,
+    Progress,
+    Record,
+    counts,
+    declare_cckpi_topics,
+    declare_topic,
+    fetch,
+    metrics_url,
+    poll_until,
+    produce_fast,
+    settings_for,
+)
+from streams.broker import free_port
+from streams.events.models import INPUT_TOPICS
+from streams.kpi.ingest import PartitionState
+from streams.pipeline.runtime import Runtime
+from streams.settings import load_settings
+from streams.simulate.runner import simulate_batch
+from tests.integration.harness import WorkerProcess
+
+SIM_RATE = 10.0
+"""Simulated events per second: 200k events span about five and a half hours."""
+
+
+@dataclass
+class Dataset:
+    """The N events, serialised once, per base topic."""
+
+    values: list[tuple[str, bytes, bytes, float]]  # (base topic, key, value, occurred_at)
+    types: Counter[str] = field(default_factory=Counter)
+    unique: int = 0
+    """Distinct event ids (the simulator may repeat some on purpose)."""
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+@dataclass
+class Rate:
+    name: str
+    events: int
+    rate: float | None
+    cpu_us: float | None = None
+    note: str = ""
+
+
+def make_dataset(events: int, seed: int) -> Dataset:
+    """``events`` realistic events of the default scenario (every topic), ending about now."""
+    hours = events / SIM_RATE / 3600 * 1.2 + 1
+    start = (datetime.now(UTC) - timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
+    simulated = simulate_batch(start, seed=seed, count=events, rate=SIM_RATE)
+    dataset = Dataset([])
+    ids = set()
+    for event in simulated:
+        ids.add(event.value["event_id"])
+        value = orjson.dumps(event.value)
+        at = datetime.fromisoformat(str(event.value["occurred_at"])).timestamp()
+        dataset.values.append((event.topic, event.key.encode(), value, at))
+        dataset.types[str(event.value["type"])] += 1
+    dataset.unique = len(ids)
+    return dataset
+
+
+def produce_for_cckpi(bootstrap: str, prefix: str, dataset: Dataset) -> None:
+    settings = declare_cckpi_topics(bootstrap, prefix)
+    parts = {settings.topic(t): settings.input_partitions for t in INPUT_TOPICS}
+    records: list[Record] = [(prefix + t, k, v, None) for t, k, v, _ in dataset.values]
+    asyncio.run(produce_fast(bootstrap, records, parts))
+
+
+# ---------------------------------------------------------------- (0) fold only
+
+
+def fold_only(dataset: Dataset, batch: int = 20000) -> Rate:
+    """PartitionState.fold over the same events in-process: no Kafka, no partials, no merge."""
+    settings = load_settings(config=CONFIG)
+    runtime = Runtime(settings)
+    by_topic: dict[str, list[bytes]] = {}
+    for topic, _key, value, _at in dataset.values:
+        by_topic.setdefault(topic, []).append(value)
+    started, cpu = time.perf_counter(), time.process_time()
+    for topic, values in by_topic.items():
+        state = PartitionState(
+            topic,
+            runtime.config,
+            runtime.clock,
+            runtime.calendar,
+            runtime.ingest_settings,
+            settings.max_message_bytes,
+        )
+        for first in range(0, len(values), batch):
+            state.fold(enumerate(values[first : first + batch], first))
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    n = len(dataset)
+    return Rate("fold only (in-process, no Kafka)", n, n / wall, cpu / n * 1e6)
+
+
+# ---------------------------------------------------------------- (1) ceiling
+
+
+async def _raw(bootstrap: str, topics: list[str], partitions: int, expected: int) -> Rate:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        fetch_max_bytes=64 * 1024 * 1024,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_wait_ms=100,
+        max_poll_records=10000,
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, p) for t in topics for p in range(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        seen = 0
+        started = cpu = None
+        deadline = time.monotonic() + 120
+        while seen < expected and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=10000)
+            if batches and started is None:
+                started, cpu = time.perf_counter(), time.process_time()
+            for messages in batches.values():
+                for message in messages:
+                    json.loads(message.value)
+                seen += len(messages)
+        if started is None or cpu is None:
+            return Rate("raw aiokafka + json.loads (ceiling)", seen, None)
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    finally:
+        await consumer.stop()
+    return Rate("raw aiokafka + json.loads (ceiling)", seen, seen / wall, cpu / seen * 1e6)
+
+
+def raw_ceiling(bootstrap: str, prefix: str, expected: int) -> Rate:
+    """Read the cckpi input topics (the same N events) from the start, no consumer group."""
+    settings = load_settings(kafka_bootstrap_servers=bootstrap, topic_prefix=prefix)
+    topics = [settings.topic(t) for t in INPUT_TOPICS]
+    return asyncio.run(_raw(bootstrap, topics, settings.input_partitions, expected))
+
+
+# ---------------------------------------------------------------- (2) cckpi
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a process, in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class CpuProgress(Progress):
+    """Progress that also samples the measured process's CPU time at each new count."""
+
+    pid: int = 0
+    first_cpu: float | None = None
+    last_cpu: float | None = None
+
+    def see(self, now: float, count: float) -> None:
+        before_first, before_last = self.first_time, self.last_count
+        super().see(now, count)
+        if before_first is None and self.first_time is not None:
+            self.first_cpu = cpu_seconds(self.pid)
+        if count > before_last:
+            self.last_cpu = cpu_seconds(self.pid)
+
+    def cpu_us(self) -> float | None:
+        events = self.last_count - self.first_count
+        if self.first_cpu is None or self.last_cpu is None or events <= 0:
+            return None
+        return (self.last_cpu - self.first_cpu) / events * 1e6
+
+
+class CommittedOffsets:
+    """Sum of the ingest group's committed offsets: progress read from the broker alone.
+
+    The worker commits a batch's offsets after its partial record is acknowledged,
+    right after it bumps its counters, so this sees the same moments as the counters
+    on /metrics without asking the worker anything (a /metrics scrape runs on the
+    worker's event loop and costs it tens of milliseconds).
+    """
+
+    def __init__(self, bootstrap: str, group: str, prefix: str, partitions: int) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.group = group
+        self.tps = [TopicPartition(prefix + t, p) for t in INPUT_TOPICS for p in range(partitions)]
+        self.admin = self.loop.run_until_complete(self._start(bootstrap))
+
+    @staticmethod
+    async def _start(bootstrap: str) -> AIOKafkaAdminClient:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+        await admin.start()
+        return admin
+
+    def read(self) -> float | None:
+        try:
+            found = self.loop.run_until_complete(
+                self.admin.list_consumer_group_offsets(self.group, partitions=self.tps)
+            )
+        except Exception:  # the group may not exist yet
+            return None
+        return float(sum(max(0, meta.offset) for meta in found.values()))
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.admin.close())
+        self.loop.close()
+
+
+def cckpi_pipeline(
+    bootstrap: str,
+    prefix: str,
+    workdir: Path,
+    expected: int,
+    unique: int | None = None,
+    interval: float = 0.2,
+    extra_env: dict[str, str] | None = None,
+    keep: bool = False,
+    via: str = "metrics",
+) -> tuple[Rate, dict[str, float], WorkerProcess]:
+    """Start a worker on the waiting events; time first counted batch -> all counted.
+
+    ``via="metrics"``: progress is accepted + invalid + late on /metrics (every
+    message judged for the first time), polled every ``interval`` s. Duplicates are
+    reported beside it: the data set has ``expected - unique`` repeated event ids,
+    anything above that was delivered to the fold twice.
+    ``via="offsets"``: progress is the ingest group's committed offsets (every message
+    folded and its partial written), polled every ``interval`` s; /metrics is read
+    only at the end, to check the counters.
+    The worker is stopped unless ``keep``.
+    """
+    unique = expected if unique is None else unique
+    worker = WorkerProcess(bootstrap, prefix, workdir, config=CONFIG, extra_env=extra_env)
+    worker.start()
+    assert worker.process is not None
+    started = time.monotonic()
+    url = metrics_url(worker.port)
+    up: list[float] = []
+    last: dict[str, float] = {}
+    scrapes: list[tuple[float, float]] = []  # (began, seconds) of every answered scrape
+
+    def scrape() -> float | None:
+        began = time.monotonic()
+        text = fetch(url)
+        if text is None:
+            return None
+        scrapes.append((began, time.monotonic() - began))
+        if not up:
+            up.append(time.monotonic())
+        last.update(counts(text))
+        return sum(v for k, v in last.items() if k != "cc_events_duplicate_total")
+
+    offsets = None
+    progress = CpuProgress(expected if via == "offsets" else unique, pid=worker.process.pid)
+    alive = lambda: worker.process is not None and worker.process.poll() is None  # noqa: E731
+    try:
+        read = scrape
+        if via == "offsets":
+            group = f"{worker.env['CCKPI_APP_ID']}-ingest"
+            partitions = settings_for(bootstrap, prefix).input_partitions
+            offsets = CommittedOffsets(bootstrap, group, prefix, partitions)
+            read = offsets.read
+        poll_until(read, progress, interval, timeout=max(180.0, expected / 2000), alive=alive)
+        if offsets is not None:  # the counters must agree with the offsets
+            deadline = time.monotonic() + 15
+            while (scrape() or 0.0) < unique and time.monotonic() < deadline:
+                time.sleep(0.2)
+    except BaseException:
+        worker.stop()  # never leave a worker behind, even when asked to keep it
+        raise
+    finally:
+        if offsets is not None:
+            offsets.close()
+        if not keep:
+            worker.stop()
+    duplicates = last.get("cc_events_duplicate_total", 0.0)
+    span = (progress.first_time or 0.0, progress.last_time or 0.0)
+    inside = [seconds for began, seconds in scrapes if span[0] <= began < span[1]]
+    timings = {
+        "first_counted_s": (progress.first_time or float("nan")) - started,
+        "all_counted_s": (progress.last_time or float("nan")) - started,
+        "progress": progress.last_count,
+        "first_poll_count": progress.first_count,
+        "judged": sum(v for k, v in last.items() if k != "cc_events_duplicate_total"),
+        "duplicates_counted": duplicates,
+        "redelivered": duplicates - (expected - unique),
+        "four_counter_sum": sum(last.values()),
+        "scrapes": len(inside),
+        "scrape_mean_s": sum(inside) / len(inside) if inside else float("nan"),
+    }
+    done = progress.done and timings["judged"] >= unique
+    note = "" if done else f"only {timings['judged']:.0f} of {unique} judged"
+    source = "committed offsets" if via == "offsets" else f"/metrics every {interval} s"
+    rate = Rate(
+        f"cckpi full pipeline (progress from {source})",
+        int(progress.last_count),
+        progress.rate(),
+        progress.cpu_us(),
+        note,
+    )
+    return rate, timings, worker
+
+
+# ---------------------------------------------------------------- (3) Faust baseline
+
+
+def faust_baseline(
+    bootstrap: str,
+    dataset: Dataset,
+    workdir: Path,
+    cap_events: int,
+    cap_seconds: float,
+    interval: float = 0.2,
+) -> tuple[Rate, dict[str, float]]:
+    """The Faust agent + windowed table on a copy of the events, keyed by team."""
+    tag = f"bench-faust-{os.getpid()}-{int(time.time())}"
+    topic = f"{tag}.events"
+    partitions = 4
+    copy = dataset.values[: min(len(dataset), cap_events * 2)]
+    asyncio.run(declare_topic(bootstrap, topic, partitions))
+    records: list[Record] = []
+    for _topic, _key, value, at in copy:
+        team = orjson.loads(value)["team"].encode()
+        records.append((topic, team, value, int(at * 1000)))
+    asyncio.run(produce_fast(bootstrap, records, {topic: partitions}))
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        "BENCH_FAUST_BROKER": f"kafka://{bootstrap}",
+        "BENCH_FAUST_APP_ID": tag,
+        "BENCH_FAUST_TOPIC": topic,
+        "BENCH_FAUST_PARTITIONS": str(partitions),
+        "BENCH_FAUST_DATADIR": str(workdir / "faust-data"),
+    }
+    faust = Path(sys.executable).parent / "faust"
+    command = [str(faust), "-A", "bench.faust_baseline", "worker", "-l", "info"]
+    command += ["--web-port", str(port)]
+    with open(workdir / "faust-baseline.log", "ab") as out:
+        process = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    started = time.monotonic()
+    target = min(cap_events, len(copy))
+    progress = CpuProgress(target, pid=process.pid)
+    url = f"http://127.0.0.1:{port}/count"
+
+    def read() -> float | None:
+        text = fetch(url)
+        if text is None:
+            return None
+        value = float(json.loads(text)["processed"])
+        if progress.first_time is not None and time.monotonic() - progress.first_time > cap_seconds:
+            progress.target = min(progress.target, value)  # time cap reached: stop here
+        return value
+
+    try:
+        poll_until(
+            read, progress, interval, timeout=90 + cap_seconds, alive=lambda: process.poll() is None
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+    timings = {
+        "first_counted_s": (progress.first_time or float("nan")) - started,
+        "measured_s": (progress.last_time or 0.0) - (progress.first_time or 0.0),
+        "counted": progress.last_count,
+    }
+    note = (
+        f"first {progress.last_count - progress.first_count:.0f} events / "
+        f"{timings['measured_s']:.0f} s (capped at {cap_events} events or {cap_seconds:.0f} s)"
+    )
+    rate = Rate(
+        "Faust agent + tumbling Table += (baseline)",
+        int(progress.last_count),
+        progress.rate(),
+        progress.cpu_us(),
+        note,
+    )
+    return rate, timings
