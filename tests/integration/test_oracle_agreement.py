@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +13,7 @@ import yaml
 from streams.broker import EmbeddedBroker
 from tests.integration.harness import WorkerProcess, metric_sum, produce, read_topic, wait_until
 from tests.integration.scenario import arrivals, hard_stream
+from tests.oracle.compare import diff_finals
 from tests.oracle.reference import OracleConfig, compute
 
 pytestmark = pytest.mark.integration
@@ -26,12 +26,6 @@ def finals_of(records: list[tuple[bytes | None, dict[str, object]]]) -> dict[str
         if record.get("final") and key is not None:
             finals.setdefault(key.decode(), []).append(record)
     return finals
-
-
-def close(a: float | None, b: float | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
 
 
 def test_final_aggregates_match_the_reference(
@@ -91,26 +85,10 @@ def test_final_aggregates_match_the_reference(
         finals = wait_until(all_finals, 300, "every final aggregate", interval=3)
         repeated = {k: len(v) for k, v in finals.items() if len(v) > 1}
         assert not repeated, f"final published more than once: {list(repeated.items())[:5]}"
-        missing = sorted(set(expected.finals) - set(finals))
-        extra = sorted(set(finals) - set(expected.finals))
-        assert not missing, f"{len(missing)} finals missing, e.g. {missing[:5]}"
-        assert not extra, f"{len(extra)} unexpected finals, e.g. {extra[:5]}"
-        wrong = []
-        for key, (value, numerator, denominator) in expected.finals.items():
-            got = finals[key][0]
-            if not (
-                close(got["value"], value)
-                and close(got["numerator"], numerator)
-                and close(got["denominator"], denominator)
-            ):
-                wrong.append(
-                    (
-                        key,
-                        (value, numerator, denominator),
-                        (got["value"], got["numerator"], got["denominator"]),
-                    )
-                )
-        assert not wrong, f"{len(wrong)} of {len(expected.finals)} differ, e.g. {wrong[:5]}"
+        problems = diff_finals(
+            expected.finals, {key: records[0] for key, records in finals.items()}
+        )
+        assert not problems, f"{len(problems)} differences:\n" + "\n".join(problems[:20])
         kinds = Counter(key.split("|")[0] for key in expected.finals)
         assert len(kinds) >= 19, f"not every KPI was exercised: {sorted(kinds)}"
     finally:

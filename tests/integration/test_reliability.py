@@ -27,6 +27,7 @@ import yaml
 from streams.broker import EmbeddedBroker, free_port
 from tests.integration.harness import WorkerProcess, metric_sum, produce, read_topic, wait_until
 from tests.integration.scenario import Message, arrivals, hard_stream
+from tests.oracle.compare import diff_finals
 from tests.oracle.reference import OracleConfig, OracleResult, compute
 
 pytestmark = pytest.mark.integration
@@ -188,22 +189,8 @@ def compare_finals(
                 if {k: v for k, v in other.items() if k not in IGNORED_FIELDS} != first:
                     differing.append((key, records[0], other))
     assert not differing, f"{len(differing)} keys have differing finals, e.g. {differing[:3]}"
-    wrong = []
-    for key, (value, numerator, denominator) in expected.finals.items():
-        got = finals[key][0]
-        if not (
-            close(got["value"], value)
-            and close(got["numerator"], numerator)
-            and close(got["denominator"], denominator)
-        ):
-            wrong.append(
-                (
-                    key,
-                    (value, numerator, denominator),
-                    (got["value"], got["numerator"], got["denominator"]),
-                )
-            )
-    assert not wrong, f"{len(wrong)} of {len(expected.finals)} finals differ, e.g. {wrong[:5]}"
+    problems = diff_finals(expected.finals, {key: records[0] for key, records in finals.items()})
+    assert not problems, f"{len(problems)} differences:\n" + "\n".join(problems[:20])
     return repeated
 
 
