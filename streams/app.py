@@ -50,7 +50,7 @@ def create_worker(settings: Settings) -> Worker:
         topic_partitions=1,
         topic_allow_declare=True,
         topic_disable_leader=True,
-        broker_session_timeout=10,
+        broker_session_timeout=6,
         broker_rebalance_timeout=10,
         broker_heartbeat_interval=1,
         producer_max_request_size=16 * 1024 * 1024,

@@ -80,7 +80,7 @@ class IngestService:
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=8 * 1024 * 1024,
             fetch_max_wait_ms=100,
-            session_timeout_ms=10000,
+            session_timeout_ms=6000,
             heartbeat_interval_ms=1000,
             rebalance_timeout_ms=10000,
         )
