@@ -63,6 +63,23 @@ def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Pope
     raise BrokerError(f"the broker did not listen on {host}:{port} within {timeout:.0f} s")
 
 
+def wait_for_any(servers: list[str], timeout: float) -> bool:
+    """Wait until a TCP connection to one of ``host:port`` succeeds (a broker that is
+    not there yet); whether it accepts our credentials is the clients' business."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for server in servers:
+            host, _, port = server.strip().rpartition(":")
+            with (
+                contextlib.suppress(OSError, ValueError),
+                socket.create_connection((host or "127.0.0.1", int(port)), timeout=1),
+            ):
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)
+
+
 class EmbeddedBroker:
     """A Tansu process on loopback; a context manager that always stops it."""
 

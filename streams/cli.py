@@ -54,12 +54,16 @@ def cmd_broker(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from streams.app import app, worker
-    from streams.topics import declare_topics
+    from streams.broker import wait_for_any
 
     settings = worker.runtime.settings
-    asyncio.run(declare_topics(settings, timeout=settings.broker_wait_seconds))
-    level = settings.log_level
-    sys.argv = ["cckpi", "worker", "--loglevel", level]
+    servers = settings.kafka_bootstrap_servers.split(",")
+    if not wait_for_any(servers, settings.broker_wait_seconds):
+        raise CckpiError(
+            f"no broker answered at {settings.kafka_bootstrap_servers} "
+            f"within {settings.broker_wait_seconds:.0f} s"
+        )
+    sys.argv = ["cckpi", "worker", "--loglevel", settings.log_level]
     app.main()
     return 0
 
