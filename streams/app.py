@@ -7,6 +7,7 @@ are read once, here, from the environment (``CCKPI_*``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -114,9 +115,26 @@ class PipelineService(mode.Service):
     def __init__(self, run: Callable[[], Awaitable[None]]) -> None:
         super().__init__()
         self._run = run
+        self._task: asyncio.Future[None] | None = None
 
     async def on_start(self) -> None:
-        self.add_future(self._run())
+        self._task = asyncio.ensure_future(self._run())
+        self._task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Future[None]) -> None:
+        """A pipeline that stops on its own is a crash: stop the worker, loudly."""
+        if task.cancelled():
+            return
+        error = task.exception() or RuntimeError("the pipeline stopped")
+        log.error("pipeline failed: %r; stopping the worker", error)
+        asyncio.ensure_future(self.crash(error))
+
+    async def on_stop(self) -> None:
+        """Cancel the pipeline and let it close its clients before the loop closes."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
 
 
 def faust_credentials(settings: Settings) -> Any:
