@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams.pipeline.ingest import IngestService
+from streams.pipeline.partitioner import CachedPartitioner
 from streams.pipeline.publish import PublishService
 from streams.pipeline.runtime import Runtime
 from streams.settings import Settings, load_settings
@@ -80,6 +81,7 @@ def create_worker(settings: Settings) -> Worker:
             max_request_size=16 * 1024 * 1024,
             acks="all",
             max_batch_size=1024 * 1024,
+            partitioner=CachedPartitioner(),
         )
         await producer.start()
         services = (IngestService(runtime, producer), PublishService(runtime, producer))
