@@ -14,7 +14,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from streams.kpi.catalogue import AGENT_KPIS, PERIODS, ScopeKind, team_average_name, to_team_name
+from streams.kpi.catalogue import (
+    AGENT_KPIS,
+    PERIODS,
+    SCOPE_LABELS,
+    ScopeKind,
+    team_average_name,
+    to_team_name,
+)
 from streams.kpi.derive import derive
 from streams.kpi.measures import Measures, merge_into
 from streams.kpi.windows import WindowClock
@@ -22,13 +29,8 @@ from streams.kpi.windows import WindowClock
 Scope = tuple[tuple[str, str], ...]
 Window = tuple[int, int]
 NEG_INF = float("-inf")
-_KIND_BY_LABELS = {
-    (): ScopeKind.CENTRE,
-    ("team",): ScopeKind.TEAM,
-    ("channel", "team"): ScopeKind.CHANNEL,
-    ("queue", "team"): ScopeKind.QUEUE,
-    ("agent", "team"): ScopeKind.AGENT,
-}
+_KIND_BY_LABELS = {tuple(sorted(labels)): kind for kind, labels in SCOPE_LABELS.items()}
+"""Scope labels, sorted by name as scopes hold them -> scope kind (from the catalogue)."""
 _AGENT_KPI_NAMES = {kpi.name for kpi in AGENT_KPIS}
 
 
