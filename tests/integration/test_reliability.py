@@ -142,12 +142,6 @@ def finals_of(records: list[tuple[bytes | None, Any]]) -> dict[str, list[dict[st
     return finals
 
 
-def close(a: float | None, b: float | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
-
-
 def wait_for_finals(
     bootstrap: str, topic: str, expected: OracleResult, timeout: float
 ) -> dict[str, list[dict[str, Any]]]:
