@@ -23,7 +23,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from streams.events.models import INPUT_TOPICS
 from streams.kpi.ingest import BatchResult, PartitionState
 from streams.pipeline.runtime import Runtime
-from streams.topics import DEADLETTER, PARTIALS
+from streams.topics import DEADLETTER, PARTIALS, declare_topics
 
 log = logging.getLogger(__name__)
 BARRIER_KEY = b"barrier"
@@ -175,6 +175,10 @@ class IngestService:
         async with self._lock:
             fresh = {tp for tp in assigned if tp not in self.states}
             started = time.monotonic()
+            if fresh:
+                # A broker restarted empty (memory storage) has lost the internal
+                # topics too; the restore below writes a barrier to one of them.
+                await declare_topics(self.rt.settings)
             restored = await self._restore(fresh)
             assert self.consumer is not None  # noqa: S101 - set before subscribing
             for tp in fresh:
@@ -225,8 +229,19 @@ async def write_barrier(runtime: Runtime, producer: AIOKafkaProducer) -> int:
     ``end_offsets`` cannot be trusted for this.)
     """
     topic = runtime.settings.topic(PARTIALS)
+    read_before = runtime.partials_read
     sent = await producer.send_and_wait(topic, b"{}", key=BARRIER_KEY, partition=0)
-    return int(sent.offset)
+    offset = int(sent.offset)
+    if offset < read_before:
+        # Appended after everything the merger had read, yet below it: not the same log.
+        log.warning(
+            "the partials log restarted (barrier at offset %d, %d already merged): the broker "
+            "lost its data; merging the new log from its start",
+            offset,
+            read_before,
+        )
+        runtime.partials_restarted = True
+    return offset
 
 
 async def read_partials(runtime: Runtime, producer: AIOKafkaProducer) -> Any:

@@ -58,7 +58,15 @@ class PublishService:
             merger = self.rt.merger
             while True:
                 batch = await consumer.getmany(tp, timeout_ms=200, max_records=2000)
-                for message in batch.get(tp, []):
+                if self.rt.partials_restarted:
+                    self.rt.partials_restarted = False
+                    consumer.seek(tp, 0)
+                    self.rt.partials_read = 0
+                    continue
+                messages = batch.get(tp, [])
+                if messages:
+                    self.rt.partials_read = messages[-1].offset + 1
+                for message in messages:
                     value = message.value
                     if message.offset >= barrier:
                         self.caught_up.set()

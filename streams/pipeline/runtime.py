@@ -44,6 +44,12 @@ class Runtime:
         self.book = TargetBook(self.config.targets)
         self.registry = CollectorRegistry()
         self.metrics = PipelineMetrics(self.registry, self.config.service_level_bounds())
+        self.partials_read = 0
+        """The next offset this worker's merger reads on the partials topic."""
+        self.partials_restarted = False
+        """Set when a record appended now landed below ``partials_read``: the broker lost
+        the partials log (a memory-only broker restarted), so the merger reads the new
+        log from its start."""
         self.publisher = False
         """True while this worker owns partition 0 of cc.contacts: it alone publishes."""
         self.registry.register(KpiCollector(self.merger, self.book, lambda: self.publisher))

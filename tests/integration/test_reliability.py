@@ -438,16 +438,6 @@ def test_worker_started_before_the_broker_waits_and_connects(prefix: str, tmp_pa
 OUTAGE_SECONDS = 30
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=WorkerDidNotRecover,
-    reason=(
-        "KNOWN LIMIT: a memory-only broker restarted empty loses every log; each partition's "
-        "resume offset (kept on the partials topic, now also gone from the broker but still in "
-        "the worker's memory) lies past the new log end, so the worker, alive and rejoined, "
-        "skips the re-numbered new events until it is restarted. Kafka keeps its logs."
-    ),
-)
 @pytest.mark.timeout(300)
 def test_worker_survives_a_30_s_broker_outage_and_counts_new_events(
     prefix: str, tmp_path: Path
@@ -457,10 +447,12 @@ def test_worker_survives_a_30_s_broker_outage_and_counts_new_events(
     Tansu keeps everything in memory: the restarted broker has no topics, no
     messages, no committed offsets and no consumer groups, so the events from
     before the outage and their aggregates are gone with it. What can be tested:
-    the worker process survives the outage (asserted, a plain failure if not),
-    keeps answering /metrics, reconnects and rejoins its group, and counts the
-    events produced after the restart (the part that fails today: WorkerDidNotRecover).
-    Nobody re-declares the topics: the worker has to cope with what it finds.
+    the worker process survives the outage, keeps answering /metrics, reconnects,
+    rejoins its groups, re-creates the topics it needs (nobody else declares them),
+    notices that the partials log it had merged is not the one it finds (a barrier it
+    appends lands below what it had read), counts the events produced after the
+    restart from offset 0 of the new logs, and merges them onto the aggregates it
+    still holds in memory (those of before the outage exist nowhere else now).
     """
     port = free_port()
     bootstrap = f"127.0.0.1:{port}"
@@ -499,6 +491,20 @@ def test_worker_survives_a_30_s_broker_outage_and_counts_new_events(
         except AssertionError as exc:
             raise WorkerDidNotRecover(f"{exc}; assigned lines: {assigned_counts(worker)}") from None
         assert metric_sum(worker.samples(), "cc_events_total") == 700
+
+        # The merged state kept the 400 from before the wipe and added the 300 after it.
+        def offered() -> list[tuple[str, float]]:
+            return sorted(
+                (lab["period"] + "/" + lab["window"], value)
+                for name, lab, value in worker.samples()
+                if name == "cc_contacts_offered" and lab.get("queue") == "billing"
+            )
+
+        wait_until(
+            lambda: ("day/current", 700.0) in offered(),
+            30,
+            "the day's offers of the billing queue to add up to 700",
+        )
         assert worker.process is not None and worker.process.poll() is None
         assert worker.samples(), "/metrics stopped answering"
     finally:
