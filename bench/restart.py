@@ -105,8 +105,18 @@ def restart(bootstrap: str, prefix: str, workdir: Path, events: int, seed: int) 
     produced = len(data)
     del data, records
     log(f"restart: {produced:,} events produced; first worker folding")
+    # The same static group member id for the killed worker and its replacement,
+    # as a StatefulSet pod would have.
+    identity = {"CCKPI_GROUP_INSTANCE_ID": f"{prefix}worker-0"}
     rate, timings, first = cckpi_pipeline(
-        bootstrap, prefix, workdir, produced, interval=0.25, keep=True, via="offsets"
+        bootstrap,
+        prefix,
+        workdir,
+        produced,
+        interval=0.25,
+        keep=True,
+        via="offsets",
+        extra_env=identity,
     )
     url = metrics_url(first.port)
     before: dict[str, float | None] = {}
@@ -122,7 +132,7 @@ def restart(bootstrap: str, prefix: str, workdir: Path, events: int, seed: int) 
     finally:
         first.stop(kill=True)
     log(f"restart: first worker SIGKILLed after folding {produced:,} events; starting a new one")
-    second = WorkerProcess(bootstrap, prefix, workdir, config=CONFIG)
+    second = WorkerProcess(bootstrap, prefix, workdir, config=CONFIG, extra_env=identity)
     wall_start, started = time.time(), time.monotonic()
     second.start()
     up = right = None

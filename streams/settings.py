@@ -96,6 +96,14 @@ class Settings(BaseSettings):
         1.0, gt=0, description="How often open-window updates are published."
     )
     log_level: str = Field("info", description="Log level of the worker.")
+    group_instance_id: str | None = Field(
+        None,
+        description=(
+            "Static consumer-group membership: unique per worker and stable across its "
+            "restarts (e.g. a StatefulSet pod name); a restarted worker then gets its "
+            "partitions back without waiting out its old session."
+        ),
+    )
     broker_wait_seconds: float = Field(
         300, ge=0, description="How long a starting worker waits for the broker."
     )

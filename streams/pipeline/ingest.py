@@ -68,12 +68,15 @@ class IngestService:
         self._publisher_tp = TopicPartition(settings.topic("cc.contacts"), 0)
         self.ready = asyncio.Event()
         self._watermark = float("-inf")
+        self._included: dict[TopicPartition, int] = {}
+        """Offset of the last partial each owned state includes (for handing it back)."""
 
     async def run(self) -> None:
         settings = self.rt.settings
         consumer = AIOKafkaConsumer(
             **settings.kafka_kwargs(),
             group_id=f"{settings.app_id}-ingest",
+            group_instance_id=settings.group_instance_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=settings.batch_max_records,
@@ -118,12 +121,14 @@ class IngestService:
             results.append((tp, state, result, len(messages)))
         await asyncio.gather(*letters)
         topic = self.rt.settings.topic(PARTIALS)
-        await asyncio.gather(
+        written = await asyncio.gather(
             *[
                 await self.producer.send(topic, value, key=key, partition=0)
                 for key, value in partials
             ]
         )
+        for (tp, _, _, _), sent in zip(results, written, strict=True):
+            self._included[tp] = sent.offset
         self._count(results)
         offsets = {tp: state.next_offset for tp, state, _, _ in results if state.next_offset}
         if offsets and self.consumer is not None:
@@ -168,57 +173,44 @@ class IngestService:
     async def revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:
             for tp in revoked:
-                self.states.pop(tp, None)
+                state = self.states.pop(tp, None)
+                if state is not None:
+                    self.rt.checkpoints.release(source_id(tp), state, self._included.pop(tp, -1))
             self.rt.publisher = self._publisher_tp in self.states
 
     async def assigned(self, assigned: set[TopicPartition]) -> None:
         async with self._lock:
             fresh = {tp for tp in assigned if tp not in self.states}
             started = time.monotonic()
+            barrier = -1
             if fresh:
                 # A broker restarted empty (memory storage) has lost the internal
-                # topics too; the restore below writes a barrier to one of them.
+                # topics too; the barrier below goes to one of them.
                 await declare_topics(self.rt.settings)
-            restored = await self._restore(fresh)
+                # Everything written before the barrier is in the checkpoints once the
+                # merger has read past it (it reads the partials topic from the start).
+                barrier = await write_barrier(self.rt, self.producer)
+                await self.rt.checkpoints.wait_read(barrier)
             assert self.consumer is not None  # noqa: S101 - set before subscribing
+            restored = 0
             for tp in fresh:
-                state = restored[tp]
+                state = self.rt.checkpoints.take(source_id(tp))
                 self.states[tp] = state
+                self._included[tp] = barrier
                 if state.next_offset is not None:
+                    restored += 1
                     self.consumer.seek(tp, state.next_offset)
             self.rt.publisher = self._publisher_tp in self.states
             log.info(
                 "assigned %d partitions (%d restored) in %.2f s",
                 len(fresh),
-                sum(1 for s in restored.values() if s.next_offset is not None),
+                restored,
                 time.monotonic() - started,
             )
             self.ready.set()
 
     def _new_state(self, tp: TopicPartition) -> PartitionState:
-        rt = self.rt
-        return PartitionState(
-            self._topic_base[tp.topic],
-            rt.config,
-            rt.clock,
-            rt.calendar,
-            rt.ingest_settings,
-            rt.settings.max_message_bytes,
-        )
-
-    async def _restore(self, tps: set[TopicPartition]) -> dict[TopicPartition, PartitionState]:
-        """Rebuild the state of ``tps`` from their checkpoints on the partials topic."""
-        states = {tp: self._new_state(tp) for tp in tps}
-        if not tps:
-            return states
-        by_key = {source_id(tp).encode(): states[tp] for tp in tps}
-        async for key, value in read_partials(self.rt, self.producer):
-            state = by_key.get(key)
-            if state is not None:
-                state.restore(orjson.loads(value[value.index(b"\n") + 1 :]))
-        for state in states.values():
-            state.restored()
-        return states
+        return self.rt.source_state(source_id(tp))
 
 
 async def write_barrier(runtime: Runtime, producer: AIOKafkaProducer) -> int:
@@ -229,7 +221,7 @@ async def write_barrier(runtime: Runtime, producer: AIOKafkaProducer) -> int:
     ``end_offsets`` cannot be trusted for this.)
     """
     topic = runtime.settings.topic(PARTIALS)
-    read_before = runtime.partials_read
+    read_before = runtime.checkpoints.read
     sent = await producer.send_and_wait(topic, b"{}", key=BARRIER_KEY, partition=0)
     offset = int(sent.offset)
     if offset < read_before:
@@ -240,32 +232,5 @@ async def write_barrier(runtime: Runtime, producer: AIOKafkaProducer) -> int:
             offset,
             read_before,
         )
-        runtime.partials_restarted = True
+        runtime.checkpoints.log_restarted()
     return offset
-
-
-async def read_partials(runtime: Runtime, producer: AIOKafkaProducer) -> Any:
-    """Every record of the partials topic from the beginning up to a fresh barrier."""
-    barrier = await write_barrier(runtime, producer)
-    settings = runtime.settings
-    tp = TopicPartition(settings.topic(PARTIALS), 0)
-    consumer = AIOKafkaConsumer(
-        **settings.kafka_kwargs(),
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=16 * 1024 * 1024,
-        fetch_max_bytes=64 * 1024 * 1024,
-    )
-    await consumer.start()
-    try:
-        consumer.assign([tp])
-        consumer.seek(tp, 0)
-        while True:
-            batch = await consumer.getmany(tp, timeout_ms=1000, max_records=5000)
-            for message in batch.get(tp, []):
-                if message.offset >= barrier:
-                    return
-                if message.key not in (None, BARRIER_KEY) and message.value is not None:
-                    yield message.key, message.value
-    finally:
-        await consumer.stop()

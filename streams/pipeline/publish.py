@@ -56,16 +56,14 @@ class PublishService:
             consumer.seek(tp, 0)
             barrier = await write_barrier(self.rt, self.producer)
             merger = self.rt.merger
+            book = self.rt.checkpoints
             while True:
                 batch = await consumer.getmany(tp, timeout_ms=200, max_records=2000)
-                if self.rt.partials_restarted:
-                    self.rt.partials_restarted = False
+                if book.restart_pending:
+                    book.restart_pending = False
                     consumer.seek(tp, 0)
-                    self.rt.partials_read = 0
                     continue
                 messages = batch.get(tp, [])
-                if messages:
-                    self.rt.partials_read = messages[-1].offset + 1
                 for message in messages:
                     value = message.value
                     if message.offset >= barrier:
@@ -76,8 +74,12 @@ class PublishService:
                         period, start = orjson.loads(value)["final"]
                         merger.mark_final((period, start))
                     else:
-                        header = orjson.loads(value[: value.index(b"\n")])
-                        merger.apply(message.key.decode(), header)
+                        split = value.index(b"\n")
+                        source = message.key.decode()
+                        merger.apply(source, orjson.loads(value[:split]))
+                        book.observe(source, message.offset, value[split + 1 :])
+                if messages:
+                    book.advance(messages[-1].offset + 1)
         finally:
             publisher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

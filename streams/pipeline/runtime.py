@@ -7,12 +7,13 @@ from functools import lru_cache
 from prometheus_client import CollectorRegistry
 
 from streams.config import AppConfig, load_config
-from streams.events.models import WINDOWED_TOPICS
+from streams.events.models import INPUT_TOPICS, WINDOWED_TOPICS
 from streams.kpi.business_hours import BusinessCalendar
-from streams.kpi.ingest import IngestSettings
+from streams.kpi.ingest import IngestSettings, PartitionState
 from streams.kpi.merge import Merger
 from streams.kpi.windows import WindowClock
 from streams.output.metrics import KpiCollector, PipelineMetrics
+from streams.pipeline.checkpoints import CheckpointBook
 from streams.settings import Settings
 from streams.targets.evaluate import TargetBook
 
@@ -44,12 +45,8 @@ class Runtime:
         self.book = TargetBook(self.config.targets)
         self.registry = CollectorRegistry()
         self.metrics = PipelineMetrics(self.registry, self.config.service_level_bounds())
-        self.partials_read = 0
-        """The next offset this worker's merger reads on the partials topic."""
-        self.partials_restarted = False
-        """Set when a record appended now landed below ``partials_read``: the broker lost
-        the partials log (a memory-only broker restarted), so the merger reads the new
-        log from its start."""
+        self._base_topics = {settings.topic(t): t for t in INPUT_TOPICS}
+        self.checkpoints = CheckpointBook(self.source_state)
         self.publisher = False
         """True while this worker owns partition 0 of cc.contacts: it alone publishes."""
         self.registry.register(KpiCollector(self.merger, self.book, lambda: self.publisher))
@@ -57,3 +54,15 @@ class Runtime:
     @lru_cache(maxsize=1024)  # noqa: B019 - one Runtime per process, teams are few
     def calendar(self, team: str) -> BusinessCalendar:
         return self._calendars.get(team, self._always_open)
+
+    def source_state(self, source: str) -> PartitionState:
+        """A new resume state for a source partition id (``<topic>:<partition>``)."""
+        topic = source.rpartition(":")[0]
+        return PartitionState(
+            self._base_topics[topic],
+            self.config,
+            self.clock,
+            self.calendar,
+            self.ingest_settings,
+            self.settings.max_message_bytes,
+        )

@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -526,15 +527,15 @@ class _RecordingProducer:
     sent, how many dead letters were still unacknowledged."""
 
     def __init__(self) -> None:
-        self.pending_letters: list[asyncio.Future[None]] = []
+        self.pending_letters: list[asyncio.Future[SimpleNamespace]] = []
         self.unacked_at_partial: list[int] = []
 
     async def send(
         self, topic: str, value: bytes, key: bytes | None = None, partition: int | None = None
-    ) -> asyncio.Future[None]:
+    ) -> asyncio.Future[SimpleNamespace]:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        loop.call_soon(future.set_result, None)
+        future: asyncio.Future[SimpleNamespace] = loop.create_future()
+        loop.call_soon(future.set_result, SimpleNamespace(offset=len(self.unacked_at_partial)))
         if topic.endswith("cc.deadletter"):
             self.pending_letters.append(future)
         elif topic.endswith("cc.internal.partials"):
