@@ -13,7 +13,6 @@ import argparse
 import sys
 import time
 import tracemalloc
-from array import array
 from collections import Counter
 
 import orjson
@@ -50,7 +49,6 @@ def main(argv: list[str] | None = None) -> int:
 
     headers: list[tuple[str, bytes]] = []
     header_bytes = checkpoint_bytes = cells = 0
-    per_period: Counter[int] = Counter()
     began = time.perf_counter()
     for partition, values in by_partition.items():
         state = PartitionState(
@@ -68,15 +66,14 @@ def main(argv: list[str] | None = None) -> int:
             header_bytes += cut
             checkpoint_bytes += len(record) - cut - 1
             cells += len(result.cells)
-            per_period.update(key[0] for key in result.cells)
             headers.append((f"cc.contacts:{partition}", record[:cut]))
     fold_seconds = time.perf_counter() - began
     print(f"fold + encode: {fold_seconds:.1f} s ({len(data) / fold_seconds:,.0f} events/s)")
     print(
         f"partials: {len(headers)} records, cells {header_bytes / 2**20:,.1f} MB, "
-        f"checkpoints {checkpoint_bytes / 2**20:,.1f} MB; {cells:,} cells "
-        f"({cells / len(data):.2f} per event): "
-        + ", ".join(f"{PERIODS[p]} {n:,}" for p, n in sorted(per_period.items()))
+        f"checkpoints {checkpoint_bytes / 2**20:,.1f} MB; {cells:,} hour cells "
+        f"({cells / len(data):.2f} per event; the merger rolls them up into days, weeks "
+        f"and months)"
     )
 
     sources = [f"cc.contacts:{p}" for p in range(partitions)]
@@ -105,18 +102,19 @@ def main(argv: list[str] | None = None) -> int:
         windows = sum(1 for w in merger.windows if w[0] == period)
         print(
             f"    {name:5}  {windows:4} windows  {scopes[period]:9,} scope cells  "
-            f"{measures[period] / max(1, scopes[period]):4.1f} measures per cell  "
+            f"{measures[period] / max(1, scopes[period]):4.1f} slots per cell  "
             f"{100 * scopes[period] / max(1, total_scopes):5.1f}%"
         )
     print(f"  about {held / max(1, total_scopes):,.0f} bytes per scope cell")
-    as_dicts = as_arrays = 0
-    for window_cells in merger.windows.values():
-        for cell in window_cells.values():
-            as_dicts += sys.getsizeof(cell) + sum(sys.getsizeof(v) for v in cell.values())
-            as_arrays += sys.getsizeof(array("d", cell.values()))
+    as_arrays = sum(
+        sys.getsizeof(cell)
+        for window_cells in merger.windows.values()
+        for cell in window_cells.values()
+    )
+    keys = {id(scope) for window_cells in merger.windows.values() for scope in window_cells}
     print(
-        f"  measure values: {as_dicts / 2**20:,.0f} MB as dicts of numbers; the same values "
-        f"in array('d') per cell: {as_arrays / 2**20:,.0f} MB"
+        f"  measure values: {as_arrays / 2**20:,.0f} MB in array('q') cells; "
+        f"{len(keys):,} distinct scope keys shared by the windows"
     )
     kinds: Counter[tuple[int, str]] = Counter()
     for (period, _start), window_cells in merger.windows.items():

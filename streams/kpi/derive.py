@@ -9,23 +9,25 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from streams.kpi.catalogue import KPIS, ScopeKind
-from streams.kpi.measures import SCALE, Measures
+from streams.kpi.measures import SCALE, SLOT, Measures, wait_max
 
 Value = tuple[float, float | None, float | None]
 Formula = Callable[[Measures], Value | None]
 
 
 def _count(measure: str, presence: str) -> Formula:
+    get, present = _get(measure), _get(presence)
+
     def formula(m: Measures) -> Value | None:
-        if m.get(presence, 0) <= 0:
+        if present(m) <= 0:
             return None
-        count = m.get(measure, 0) / SCALE
+        count = get(m) / SCALE
         return (count, count, None)
 
     return formula
 
 
-def _ratio(num: Callable[[Measures], float], den: Callable[[Measures], float]) -> Formula:
+def _ratio(num: Callable[[Measures], int], den: Callable[[Measures], int]) -> Formula:
     def formula(m: Measures) -> Value | None:
         denominator = den(m)
         if denominator <= 0:
@@ -36,25 +38,33 @@ def _ratio(num: Callable[[Measures], float], den: Callable[[Measures], float]) -
     return formula
 
 
-def _get(name: str) -> Callable[[Measures], float]:
-    return lambda m: m.get(name, 0)
+def _get(name: str) -> Callable[[Measures], int]:
+    """Reads one additive measure of a cell (0 beyond the cell's end)."""
+    slot = SLOT[name]
+    return lambda m: m[slot] if slot < len(m) else 0
 
 
 def _mean(total: str, count: str) -> Formula:
     return _ratio(_get(total), _get(count))
 
 
+_wait_n, _nps_n, _nps_prom, _nps_det = map(_get, ("wait_n", "nps_n", "nps_prom", "nps_det"))
+_answered, _abandoned, _exited = map(_get, ("answered", "abandoned", "exited"))
+_offered, _short_abandons = map(_get, ("offered", "short_abandons"))
+
+
 def _max(m: Measures) -> Value | None:
-    if m.get("wait_n", 0) <= 0:
+    if _wait_n(m) <= 0:
         return None
-    return (m["wait_max"], None, None)
+    value = wait_max(m)
+    return None if value is None else (value, None, None)
 
 
 def _nps(m: Measures) -> Value | None:
-    responses = m.get("nps_n", 0)
+    responses = _nps_n(m)
     if responses <= 0:
         return None
-    net = m.get("nps_prom", 0) - m.get("nps_det", 0)
+    net = _nps_prom(m) - _nps_det(m)
     return (100 * net / responses, net / SCALE, responses / SCALE)
 
 
@@ -66,11 +76,9 @@ FORMULAS: dict[tuple[str, str | None], Formula] = {
     ("contacts_exited", None): _count("exited", "c_events"),
     ("service_level_ratio", None): _ratio(
         _get("answered_sl"),
-        lambda m: m.get("answered", 0) + m.get("abandoned", 0) + m.get("exited", 0),
+        lambda m: _answered(m) + _abandoned(m) + _exited(m),
     ),
-    ("abandon_ratio", None): _ratio(
-        _get("abandoned"), lambda m: m.get("offered", 0) - m.get("short_abandons", 0)
-    ),
+    ("abandon_ratio", None): _ratio(_abandoned, lambda m: _offered(m) - _short_abandons(m)),
     ("average_speed_of_answer_seconds", None): _mean("asa_sum", "answered"),
     ("max_queue_wait_seconds", None): _max,
     ("average_handle_time_seconds", None): _mean("handle_sum", "completed"),

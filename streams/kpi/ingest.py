@@ -3,8 +3,9 @@
 Per source partition (input topic + partition) this keeps the watermark, the
 event ids seen within the dedup horizon and the reply memory of open tickets.
 A batch of raw messages becomes one :class:`BatchResult`: the finest-grained
-cell deltas for every period, the dead letters, the counters and the state
-changes to checkpoint. Nothing here knows about Kafka or Faust.
+cell deltas of every hour window (the merger rolls each hour up into its day,
+week and month), the dead letters, the counters and the state changes to
+checkpoint. Nothing here knows about Kafka or Faust.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from streams.events.models import (
 )
 from streams.kpi.business_hours import BusinessCalendar
 from streams.kpi.dedup import DedupMemory
-from streams.kpi.measures import MeasureFolder, Measures, add_items, merge_into
+from streams.kpi.measures import SLOT, MeasureFolder, Measures, add_items, new_cell
 from streams.kpi.replies import Sample, TicketMemory
 from streams.kpi.windows import HOUR, WindowClock
 
@@ -36,10 +37,8 @@ _LABELS: dict[type, tuple[bool, bool]] = {
 }
 """Event type -> (carries a queue, carries an agent): attribute look-ups without getattr."""
 
-# (team, channel, queue, agent): the finest scope an event can carry.
-Dims = tuple[str, str, str | None, str | None]
-# (period, window start, team, channel, queue, agent)
-CellKey = tuple[int, int, str, str, str | None, str | None]
+# (hour window start, team, channel, queue, agent): the finest cell an event counts in.
+HourKey = tuple[int, str, str, str | None, str | None]
 NEG_INF = float("-inf")
 
 
@@ -54,7 +53,8 @@ class IngestSettings:
 class BatchResult:
     """What one batch of one source partition produced."""
 
-    cells: dict[CellKey, Measures] = field(default_factory=dict)
+    cells: dict[HourKey, Measures] = field(default_factory=dict)
+    """Hour cells only: each hour lies in one day, week and month, which the merger adds."""
     certifications: list[tuple[str, str, str, float]] = field(default_factory=list)
     dead_letters: list[tuple[int, bytes, DeadLetter]] = field(default_factory=list)
     accepted: Counter[str] = field(default_factory=Counter)
@@ -96,7 +96,7 @@ class PartitionState:
         harmless.
         """
         result = BatchResult()
-        hours: dict[tuple[int, Dims], Measures] = {}
+        hours = result.cells
         grace = self._settings.grace_seconds
         starts = self._clock.starts
         for offset, raw in records:
@@ -135,11 +135,10 @@ class PartitionState:
             agent = event.agent if has_agent else None  # type: ignore[union-attr]
             if agent is not None and isinstance(event, TicketReplied) and event.author != "agent":
                 agent = None
-            dims: Dims = (event.team, event.channel, queue, agent)
-            _add(hours, (hour, dims), self._folder.contributions(event, ts))
+            key: HourKey = (hour, event.team, event.channel, queue, agent)
+            _add(hours, key, self._folder.contributions(event, ts))
             if isinstance(event, ContactAnswered | ContactAbandoned):
                 result.waits.append((event.team, event.queue, event.wait_seconds))
-        self._expand(hours, result)
         self._expire(result)
         return result
 
@@ -148,7 +147,7 @@ class PartitionState:
         event: TicketReplied,
         ts: float,
         result: BatchResult,
-        hours: dict[tuple[int, Dims], Measures],
+        hours: dict[HourKey, Measures],
     ) -> None:
         if not event.public:
             return
@@ -169,33 +168,20 @@ class PartitionState:
         for sample, sign in [(s, 1.0) for s in added] + [(s, -1.0) for s in gone]:
             self._sample(sample, sign, hours)
 
-    def _sample(self, sample: Sample, sign: float, hours: dict[tuple[int, Dims], Measures]) -> None:
+    def _sample(self, sample: Sample, sign: float, hours: dict[HourKey, Measures]) -> None:
         calendar_seconds = sample.at - sample.start
         business = self._calendar(sample.team).business_seconds(sample.start, sample.at)
         hour = self._clock.starts(sample.at)[HOUR]
-        dims: Dims = (sample.team, sample.channel, None, sample.agent)
         kind = sample.kind
         _add(
             hours,
-            (hour, dims),
+            (hour, sample.team, sample.channel, None, sample.agent),
             [
-                (f"{kind}_n", sign),
-                (f"{kind}_cal", sign * calendar_seconds),
-                (f"{kind}_bus", sign * business),
+                (SLOT[f"{kind}_n"], sign),
+                (SLOT[f"{kind}_cal"], sign * calendar_seconds),
+                (SLOT[f"{kind}_bus"], sign * business),
             ],
         )
-
-    def _expand(self, hours: dict[tuple[int, Dims], Measures], result: BatchResult) -> None:
-        """Hour cells to cells of every period (each hour lies in one day, week, month)."""
-        cells = result.cells
-        for (hour, dims), measures in hours.items():
-            for period, start in enumerate(self._clock.starts(hour)):
-                key: CellKey = (period, start, *dims)
-                existing = cells.get(key)
-                if existing is None:
-                    cells[key] = dict(measures)
-                else:
-                    merge_into(existing, measures)
 
     def _expire(self, result: BatchResult) -> None:
         self.seen.expire(self.watermark)
@@ -233,11 +219,11 @@ class PartitionState:
 
 
 def _add(
-    hours: dict[tuple[int, Dims], Measures],
-    key: tuple[int, Dims],
-    contributions: list[tuple[str, float]],
+    hours: dict[HourKey, Measures],
+    key: HourKey,
+    contributions: list[tuple[int, float]],
 ) -> None:
     cell = hours.get(key)
     if cell is None:
-        cell = hours[key] = {}
+        cell = hours[key] = new_cell()
     add_items(cell, contributions)

@@ -1,14 +1,17 @@
 """Stage two: merge the cell deltas of every source partition into scope aggregates.
 
-Deltas arrive as written by stage one (finest cells: team, channel, queue,
-agent) and are rolled up into every scope the event counts in. A window is
-final once every windowed source partition's watermark passes its end plus
-grace; its records are then published once with ``final: true``.
+Deltas arrive as written by stage one (finest cells of hour windows: team,
+channel, queue, agent) and are rolled up into the hour's day, week and month
+windows and into every scope the event counts in. A window is final once every
+windowed source partition's watermark passes its end plus grace; its records
+are then published once with ``final: true``, and later deltas for it are
+ignored (each period on its own: an hour cell still counts in its open day).
 """
 
 from __future__ import annotations
 
 import math
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -23,7 +26,7 @@ from streams.kpi.catalogue import (
     to_team_name,
 )
 from streams.kpi.derive import derive
-from streams.kpi.measures import Measures, merge_into
+from streams.kpi.measures import Measures, from_names, merge_into
 from streams.kpi.windows import WindowClock
 
 Scope = tuple[tuple[str, str], ...]
@@ -72,6 +75,9 @@ class Merger:
         self.dirty: dict[Window, set[Scope]] = defaultdict(set)
         self.finalized: set[Window] = set()
         self.certifications: dict[tuple[str, str, str], float] = {}
+        self._scopes: dict[Scope, Scope] = {}
+        """One instance of each scope, so the cells of every window share their keys."""
+        self._scopes_floor = 1024
 
     def apply(self, source: str, header: dict[str, Any]) -> None:
         """Merge one stage-one batch record of ``source`` (``topic:partition``)."""
@@ -80,25 +86,45 @@ class Merger:
             if source in self.watermarks:
                 self.watermarks[source] = max(self.watermarks[source], watermark)
             self.global_watermark = max(self.global_watermark, watermark)
-        for period, start, team, channel, queue, agent, measures in header["cells"]:
+        starts = self.clock.starts
+        finalized = self.finalized
+        for hour, team, channel, queue, agent, values in header.get("hours", ()):
+            delta = array("q", values)
+            scopes = None
+            for window in enumerate(starts(hour)):
+                if window not in finalized:
+                    if scopes is None:
+                        scopes = self._scopes_of(team, channel, queue, agent)
+                    self._merge(window, scopes, delta)
+        # Records written before hour-only partials: one cell per period, measures by name.
+        for period, start, team, channel, queue, agent, measures in header.get("cells", ()):
             window = (period, start)
-            if window in self.finalized:
-                continue
-            cells = self.windows.get(window)
-            if cells is None:
-                cells = self.windows[window] = {}
-            dirty = self.dirty[window]
-            for scope in scopes_of(team, channel, queue, agent):
-                cell = cells.get(scope)
-                if cell is None:
-                    cells[scope] = dict(measures)
-                else:
-                    merge_into(cell, measures)
-                dirty.add(scope)
+            if window not in finalized:
+                scopes = self._scopes_of(team, channel, queue, agent)
+                self._merge(window, scopes, from_names(measures))
         for team, agent, certification, expires in header["certs"]:
             key = (team, agent, certification)
             if expires > self.certifications.get(key, NEG_INF):
                 self.certifications[key] = expires
+
+    def _scopes_of(
+        self, team: str, channel: str, queue: str | None, agent: str | None
+    ) -> list[Scope]:
+        known = self._scopes
+        return [known.setdefault(s, s) for s in scopes_of(team, channel, queue, agent)]
+
+    def _merge(self, window: Window, scopes: list[Scope], delta: Measures) -> None:
+        cells = self.windows.get(window)
+        if cells is None:
+            cells = self.windows[window] = {}
+        dirty = self.dirty[window]
+        for scope in scopes:
+            cell = cells.get(scope)
+            if cell is None:
+                cells[scope] = array("q", delta)
+            else:
+                merge_into(cell, delta)
+            dirty.add(scope)
 
     @property
     def low_watermark(self) -> float:
@@ -174,6 +200,10 @@ class Merger:
         keep |= {self.previous(p) for p in range(len(PERIODS))}
         for window in [w for w in self.windows if w in self.finalized and w not in keep]:
             del self.windows[window]
+        if len(self._scopes) > 2 * self._scopes_floor:
+            # Forget scopes no window holds any more (agents and queues come and go).
+            self._scopes = {s: s for cells in self.windows.values() for s in cells}
+            self._scopes_floor = max(1024, len(self._scopes))
 
     def certification_counts(self, now: float) -> dict[str, tuple[int, int]]:
         """Per team: (expired, expiring within 30 days) relative to ``now``."""

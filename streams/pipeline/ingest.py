@@ -37,7 +37,7 @@ def encode_partial(state: PartitionState, result: BatchResult) -> bytes:
     """Header (what the merger needs) and checkpoint (what a restart needs), one record."""
     header = {
         "watermark": None if state.watermark == float("-inf") else state.watermark,
-        "cells": [[*key, measures] for key, measures in result.cells.items()],
+        "hours": [[*key, cell.tolist()] for key, cell in result.cells.items()],
         "certs": result.certifications,
     }
     return orjson.dumps(header) + b"\n" + orjson.dumps(state.checkpoint(result))

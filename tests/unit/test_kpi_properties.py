@@ -7,7 +7,9 @@ own reference in test_kpi_replies.py.
 
 from __future__ import annotations
 
+import struct
 import zlib
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,7 +20,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.config import parse_config
-from streams.kpi.measures import merge_into
+from streams.kpi.measures import (
+    ABSENT,
+    as_names,
+    from_names,
+    max_key,
+    max_value,
+    merge_into,
+    new_cell,
+)
 from streams.kpi.merge import Merger
 
 from .kpi_helpers import (
@@ -392,25 +402,107 @@ def test_replay_after_a_crash_changes_nothing(events: list[Event], data: Any) ->
 
 
 MEASURES = st.dictionaries(
-    st.sampled_from(["offered", "answered", "asa_sum", "wait_n", "wait_max", "fr_n", "res_cal"]),
-    st.integers(-50, 50).map(float),
+    st.sampled_from(["offered", "answered", "asa_sum", "wait_n", "fr_n", "res_cal", "qa_sum"]),
+    st.integers(-50_000_000, 50_000_000),
     max_size=5,
 )
+WAITS = st.one_of(st.none(), st.floats(0, 10_000_000, allow_nan=False))
+
+
+@st.composite
+def cells(draw: st.DrawFn) -> dict[str, float]:
+    """Stored measures by name (additive in millionths, the max wait in seconds)."""
+    out: dict[str, float] = dict(draw(MEASURES))
+    wait = draw(WAITS)
+    if wait is not None:
+        out["wait_max"] = wait
+    return out
 
 
 @settings(max_examples=200, deadline=None)
-@given(a=MEASURES, b=MEASURES, c=MEASURES)
+@given(a=cells(), b=cells(), c=cells())
 def test_cell_merge_is_associative_and_commutative(
     a: dict[str, float], b: dict[str, float], c: dict[str, float]
 ) -> None:
     def merged(*parts: dict[str, float]) -> dict[str, float]:
-        out: dict[str, float] = {}
+        out = new_cell()
         for part in parts:
-            merge_into(out, dict(part))
-        return out
+            merge_into(out, from_names(part))
+        return as_names(out)
 
     left = merged(merged(a, b), c)
     assert left == merged(a, merged(b, c))
     assert left == merged(c, b, a)
-    if "wait_max" in left:
-        assert left["wait_max"] == max(p["wait_max"] for p in (a, b, c) if "wait_max" in p)
+    want: dict[str, float] = {}
+    for part in (a, b, c):  # the reference: plain sums and max
+        for name, value in part.items():
+            if name == "wait_max":
+                want[name] = max(want.get(name, value), value)
+            else:
+                want[name] = want.get(name, 0) + value
+    assert left == {n: v for n, v in want.items() if v or n == "wait_max"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(x=st.floats(allow_nan=False), y=st.floats(allow_nan=False))
+def test_max_key_orders_like_the_float_and_decodes_bit_for_bit(x: float, y: float) -> None:
+    assert max_key(x) > ABSENT
+    assert struct.pack("<d", max_value(max_key(x))) == struct.pack("<d", x)
+    if x < y:
+        assert max_key(x) < max_key(y)
+    elif x == y and struct.pack("<d", x) == struct.pack("<d", y):
+        assert max_key(x) == max_key(y)
+
+
+def per_period_cells(engine: Engine, header: dict[str, Any]) -> dict[str, Any]:
+    """The same record as partials were written before hour-only cells: every hour cell
+    copied into its day, week and month cells, measures by name (the old ``_expand``)."""
+    cells: dict[tuple[Any, ...], Any] = {}
+    for hour, *dims, slots in header["hours"]:
+        for period, start in enumerate(engine.clock.starts(hour)):
+            cell = cells.setdefault((period, start, *dims), new_cell())
+            merge_into(cell, array("q", slots))
+    return {
+        "watermark": header["watermark"],
+        "certs": header["certs"],
+        "cells": [[*key, as_names(cell)] for key, cell in cells.items()],
+    }
+
+
+@PROPS
+@given(
+    events=scenarios(),
+    zone=st.sampled_from(["UTC", "Europe/Bucharest", "America/St_Johns", "Asia/Kathmandu"]),
+    data=st.data(),
+)
+def test_hour_cells_roll_up_like_cells_of_every_period(
+    events: list[Event], zone: str, data: Any
+) -> None:
+    """Hour-only partials give what per-period partials gave, windows made final between
+    records included (a final day ignores its later hours; their open week does not)."""
+    engine = Engine(CONFIG, zone=zone, grace=GRACE)
+    headers = []
+    for topic, group in by_topic(data.draw(st.permutations(events))).items():
+        headers += fold_headers(engine, f"{topic}:0", batches(data.draw, group))
+    hours = Merger(engine.clock, GRACE, [])
+    periods = Merger(engine.clock, GRACE, [])
+    candidates = sorted(
+        {w for _, h in headers for c in h["hours"] for w in enumerate(engine.clock.starts(c[0]))}
+    )
+    for source, header in data.draw(st.permutations(headers)):
+        if candidates and data.draw(st.booleans()):
+            final = data.draw(st.sampled_from(candidates))
+            hours.mark_final(final)
+            periods.mark_final(final)
+        hours.apply(source, header)
+        periods.apply(source, per_period_cells(engine, header))
+
+    def named(merger: Merger) -> dict[Any, Any]:
+        return {
+            w: {s: as_names(c) for s, c in cells.items()} for w, cells in merger.windows.items()
+        }
+
+    assert named(hours) == named(periods)
+    assert hours.finalized == periods.finalized
+    assert values(hours) == values(periods)
+    assert hours.take_dirty() == periods.take_dirty()
