@@ -84,7 +84,8 @@ def create_worker(settings: Settings) -> Worker:
             partitioner=CachedPartitioner(),
         )
         await producer.start()
-        services = (IngestService(runtime, producer), PublishService(runtime, producer))
+        ingest = IngestService(runtime, producer)
+        services = (ingest, PublishService(runtime, producer, ingest))
         worker.services = services
         try:
             await faust_gather(*(service.run() for service in services))

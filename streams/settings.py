@@ -96,6 +96,14 @@ class Settings(BaseSettings):
         1.0, gt=0, description="How often open-window updates are published."
     )
     log_level: str = Field("info", description="Log level of the worker.")
+    snapshot_min_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=0,
+        description=(
+            "Partials merged (bytes) before the publisher writes a snapshot of the merged "
+            "state; at least the last snapshot's size too. 0: never (restarts replay all)."
+        ),
+    )
     group_instance_id: str | None = Field(
         None,
         description=(

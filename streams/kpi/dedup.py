@@ -35,6 +35,11 @@ class DedupMemory:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def items(self) -> list[tuple[str, float]]:
+        """``(id, watermark)`` pairs in acceptance order: remembering them again in this
+        order rebuilds an equal memory."""
+        return list(self._ids.items())
+
     def remember(self, event_id: str, watermark: float) -> None:
         self._ids.pop(event_id, None)
         self._ids[event_id] = watermark

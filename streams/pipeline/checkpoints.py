@@ -75,6 +75,15 @@ class CheckpointBook:
         self._owned.discard(source)
         self._states[source] = (state, included)
 
+    def entries(self) -> dict[str, tuple[PartitionState, int]]:
+        """The states of the sources this worker does not own, with their offsets."""
+        return dict(self._states)
+
+    def load(self, source: str, state: PartitionState, included: int) -> None:
+        """A resume state from a snapshot, including partials up to ``included``."""
+        if source not in self._owned:
+            self._states[source] = (state, included)
+
     def log_restarted(self) -> None:
         """The partials log is not the one read so far (the broker lost its data): the
         states kept refer to input logs that are gone too."""

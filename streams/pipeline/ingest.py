@@ -209,6 +209,16 @@ class IngestService:
             )
             self.ready.set()
 
+    @property
+    def lock(self) -> asyncio.Lock:
+        """Held while a batch is folded and written, and while partitions move."""
+        return self._lock
+
+    def owned(self) -> dict[str, tuple[PartitionState, int]]:
+        """The live states of the owned partitions, each with the offset of the last
+        partial it includes (consistent only while :attr:`lock` is held)."""
+        return {source_id(tp): (s, self._included.get(tp, -1)) for tp, s in self.states.items()}
+
     def _new_state(self, tp: TopicPartition) -> PartitionState:
         return self.rt.source_state(source_id(tp))
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+import uuid
 from datetime import UTC, datetime
 
 import orjson
@@ -21,28 +23,36 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from streams.kpi.catalogue import PERIODS
 from streams.kpi.merge import Window
 from streams.output.records import aggregate_record
-from streams.pipeline.ingest import BARRIER_KEY, write_barrier
+from streams.pipeline import snapshots
+from streams.pipeline.ingest import BARRIER_KEY, IngestService, write_barrier
 from streams.pipeline.runtime import Runtime
 from streams.targets.evaluate import TargetState
 from streams.topics import AGGREGATES, BREACHES, PARTIALS
 
 log = logging.getLogger(__name__)
 MARKER_KEY = b"merger"
+SNAPSHOT_KEY = snapshots.SNAPSHOT_KEY
+SNAPSHOT_READ_SECONDS = 60.0
 
 
 class PublishService:
     """Consumes partials into the merger; publishes open updates, finals and breaches."""
 
-    def __init__(self, runtime: Runtime, producer: AIOKafkaProducer) -> None:
+    def __init__(self, runtime: Runtime, producer: AIOKafkaProducer, ingest: IngestService) -> None:
         self.rt = runtime
         self.producer = producer
+        self.ingest = ingest
         self.caught_up = asyncio.Event()
+        self._since_snapshot = 0
+        """Bytes of partials merged since the last snapshot was written or loaded."""
+        self._snapshot_size = 0
 
     async def run(self) -> None:
         settings = self.rt.settings
         tp = TopicPartition(settings.topic(PARTIALS), 0)
         consumer = AIOKafkaConsumer(
             **settings.kafka_kwargs(),
+            group_id=f"{settings.app_id}-merger",  # holds the snapshot offset, nothing else
             enable_auto_commit=False,
             fetch_max_wait_ms=50,
             auto_offset_reset="earliest",
@@ -53,10 +63,12 @@ class PublishService:
         publisher = asyncio.create_task(self._publish_loop())
         try:
             consumer.assign([tp])
-            consumer.seek(tp, 0)
+            book = self.rt.checkpoints
+            start = await self._load_snapshot(consumer, tp)
+            consumer.seek(tp, start)
+            book.advance(start)
             barrier = await write_barrier(self.rt, self.producer)
             merger = self.rt.merger
-            book = self.rt.checkpoints
             while True:
                 batch = await consumer.getmany(tp, timeout_ms=200, max_records=2000)
                 if book.restart_pending:
@@ -68,7 +80,7 @@ class PublishService:
                     value = message.value
                     if message.offset >= barrier:
                         self.caught_up.set()
-                    if value is None or message.key in (None, BARRIER_KEY):
+                    if value is None or message.key in (None, BARRIER_KEY, SNAPSHOT_KEY):
                         continue
                     if message.key == MARKER_KEY:
                         period, start = orjson.loads(value)["final"]
@@ -78,14 +90,102 @@ class PublishService:
                         source = message.key.decode()
                         merger.apply(source, orjson.loads(value[:split]))
                         book.observe(source, message.offset, value[split + 1 :])
+                        self._since_snapshot += len(value)
                 if messages:
                     book.advance(messages[-1].offset + 1)
+                    if self._snapshot_due():
+                        await self._write_snapshot(consumer, tp)
         finally:
             publisher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await publisher
             with contextlib.suppress(Exception):
                 await consumer.stop()
+
+    def _snapshot_due(self) -> bool:
+        least = self.rt.settings.snapshot_min_bytes
+        return (
+            least > 0
+            and self.rt.publisher
+            and self.caught_up.is_set()
+            and self._since_snapshot >= max(least, self._snapshot_size)
+        )
+
+    async def _write_snapshot(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
+        """Write the merged state as of the partials read so far, and every resume state.
+
+        The ingest lock makes the owned states and their partial offsets consistent;
+        if ingest holds it for long (an assignment waits for this very loop), the
+        snapshot is skipped and tried after the next batch.
+        """
+        lock = self.ingest.lock
+        try:
+            await asyncio.wait_for(lock.acquire(), 1.0)
+        except TimeoutError:
+            return
+        try:
+            book = self.rt.checkpoints
+            read = book.read
+            sources = {**book.entries(), **self.ingest.owned()}
+            data = snapshots.encode(read, self.rt.merger, sources)
+        finally:
+            lock.release()
+        first = None
+        topic = self.rt.settings.topic(PARTIALS)
+        for value in snapshots.chunks(uuid.uuid4().hex, data):
+            sent = await (await self.producer.send(topic, value, key=SNAPSHOT_KEY, partition=0))
+            first = sent.offset if first is None else first
+        assert first is not None  # noqa: S101 - chunks() returns at least one
+        await consumer.commit({tp: first})
+        self._snapshot_size, self._since_snapshot = len(data), 0
+        log.info(
+            "snapshot: %.1f MB at partials offset %d (merged below %d)",
+            len(data) / 2**20,
+            first,
+            read,
+        )
+
+    async def _load_snapshot(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> int:
+        """Load the committed snapshot, if any; the partials offset to read on from."""
+        committed = await consumer.committed(tp)
+        if committed is None:
+            return 0
+        started = time.monotonic()
+        consumer.seek(tp, committed)
+        assembler = snapshots.Assembler()
+        data = None
+        try:
+            while data is None and time.monotonic() - started < SNAPSHOT_READ_SECONDS:
+                batch = await consumer.getmany(tp, timeout_ms=500, max_records=100)
+                for message in batch.get(tp, []):
+                    if message.key == SNAPSHOT_KEY and message.value is not None:
+                        data = assembler.add(message.value)
+                        if data is not None:
+                            break
+        except ValueError as exc:
+            log.warning("snapshot at partials offset %d unusable (%s)", committed, exc)
+        if data is None:
+            log.warning("no snapshot read at partials offset %d: replaying from 0", committed)
+            return 0
+        snapshot = orjson.loads(data)
+        snapshots.load_merger(self.rt.merger, snapshot["merger"])
+        book = self.rt.checkpoints
+        for source, (included, checkpoint) in snapshot["sources"].items():
+            state = self.rt.source_state(source)
+            state.restore(checkpoint)
+            book.load(source, state, included)
+        self._snapshot_size = len(data)
+        read = int(snapshot["read"])
+        log.info(
+            "loaded the snapshot at partials offset %d (%.1f MB, %d windows) in %.2f s; "
+            "reading partials from %d",
+            committed,
+            len(data) / 2**20,
+            len(snapshot["merger"]["windows"]),
+            time.monotonic() - started,
+            read,
+        )
+        return read
 
     async def _publish_loop(self) -> None:
         await self.caught_up.wait()

@@ -273,7 +273,8 @@ def test_sigkill_at_random_points_keeps_every_final_exact(
     bootstrap = broker.bootstrap_servers
     # Small batches: a catch-up after a restart takes many batches, so kills land
     # between and inside them, and while finals are being published.
-    env = {"CCKPI_BATCH_MAX_RECORDS": "2000"}
+    # Snapshots every ~256 KB of partials, so restarts load them (and replay the rest).
+    env = {"CCKPI_BATCH_MAX_RECORDS": "2000", "CCKPI_SNAPSHOT_MIN_BYTES": "262144"}
     worker = start_worker(bootstrap, prefix, tmp_path, config, **env)
     workers = [worker]
     # (classified by the killed worker, its lag, messages sent so far, feed still running)
@@ -312,6 +313,8 @@ def test_sigkill_at_random_points_keeps_every_final_exact(
         )
         kinds = {key.split("|")[0] for key in expected.finals}
         assert {"first_reply_seconds", "next_reply_seconds"} <= kinds
+        loaded = sum("loaded the snapshot" in w.log_text() for w in workers[1:])
+        assert loaded >= 3, f"only {loaded} of {KILLS} restarts loaded a snapshot"
     finally:
         for w in workers:
             w.stop()
