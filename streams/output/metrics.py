@@ -14,7 +14,7 @@ from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from streams.kpi.catalogue import CERTIFICATION_KPIS, PERIODS
-from streams.kpi.merge import Merger
+from streams.kpi.merge import Merger, Scope
 from streams.targets.evaluate import TargetBook
 
 _DEFAULT_WAIT_BUCKETS = (5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -103,6 +103,10 @@ class KpiCollector(Collector):
             return metric
 
         merger = self._merger
+        # KPI samples are held as small tuples and turned into a family's samples (a
+        # labels dict each) only as that family is yielded: a scrape of 170,000 samples
+        # never holds them all as prometheus objects at once.
+        kpis: dict[str, list[tuple[str, str, Scope, str | None, float]]] = {}
         for period_index, period in enumerate(PERIODS):
             for label, window in (
                 ("current", merger.current(period_index)),
@@ -111,11 +115,10 @@ class KpiCollector(Collector):
                 if window is None:
                     continue
                 for value in merger.values(window):
-                    labels = {"period": period, "window": label, **dict(value.scope)}
-                    if value.clock:
-                        labels["clock"] = value.clock
-                    name = f"cc_{value.kpi}"
-                    family(name, f"KPI {value.kpi}").add_sample(name, labels, value.value)
+                    found = kpis.get(value.kpi)
+                    if found is None:
+                        found = kpis[value.kpi] = []
+                    found.append((period, label, value.scope, value.clock, value.value))
         if merger.global_watermark != float("-inf"):
             now = merger.global_watermark
             counts = merger.certification_counts(now)
@@ -144,4 +147,15 @@ class KpiCollector(Collector):
             family(
                 "cc_target_breached", "1 when the target is breached in the current window"
             ).add_sample("cc_target_breached", labels, 1.0 if state.breached else 0.0)
+        # Everything is read from the merger before the first family is yielded.
+        for kpi in list(kpis):
+            name = f"cc_{kpi}"
+            kpi_family = Metric(name, f"KPI {kpi}", "gauge")
+            for period, label, scope, clock, number in kpis.pop(kpi):
+                kpi_labels = {"period": period, "window": label, **dict(scope)}
+                if clock:
+                    kpi_labels["clock"] = clock
+                kpi_family.add_sample(name, kpi_labels, number)
+            yield kpi_family
+            del kpi_family
         yield from families.values()
