@@ -105,8 +105,10 @@ def restart(bootstrap: str, prefix: str, workdir: Path, events: int, seed: int) 
     produced = len(data)
     del data, records
     log(f"restart: {produced:,} events produced; first worker folding")
-    # The same static group member id for the killed worker and its replacement,
-    # as a StatefulSet pod would have.
+    # Static membership: the same member id for a killed worker and its replacement,
+    # as a StatefulSet pod has. (On Tansu 0.6.0 a static member that joins while a
+    # killed dynamic member is still in the group never gets an assignment, so the
+    # static restart is measured first, then two dynamic workers.)
     identity = {"CCKPI_GROUP_INSTANCE_ID": f"{prefix}worker-0"}
     rate, timings, first = cckpi_pipeline(
         bootstrap,
@@ -131,29 +133,15 @@ def restart(bootstrap: str, prefix: str, workdir: Path, events: int, seed: int) 
             raise RuntimeError(f"first worker never showed {offered} offered: {before}")
     finally:
         first.stop(kill=True)
-    log(f"restart: first worker SIGKILLed after folding {produced:,} events; starting a new one")
-    second = WorkerProcess(bootstrap, prefix, workdir, config=CONFIG, extra_env=identity)
-    wall_start, started = time.time(), time.monotonic()
-    second.start()
-    up = right = None
-    after: dict[str, float | None] = {}
-    try:
-        deadline = started + 180
-        while time.monotonic() < deadline:
-            text = fetch(metrics_url(second.port), timeout=10)
-            now = time.monotonic()
-            if text is not None:
-                up = up if up is not None else now
-                after = centre_month(text)
-                if same(after, before):
-                    right = now
-                    break
-            time.sleep(POLL)
-        refolded = sum(counts(fetch(metrics_url(second.port)) or "").values())
-        line = assigned_line(second.log_text())
-        ready = faust_ready(second.log_text())
-    finally:
-        second.stop()
+    log(f"restart: first worker SIGKILLed after folding {produced:,} events; starting its twin")
+    worker, timing = recover(bootstrap, prefix, workdir, identity, before)
+    worker.stop(kill=True)
+    log("restart: SIGKILLed again; a worker without a static member id, killed once it is right")
+    worker, _ = recover(bootstrap, prefix, workdir, {}, before)
+    worker.stop(kill=True)
+    log("restart: its replacement, also without a static member id")
+    worker, dynamic = recover(bootstrap, prefix, workdir, {}, before)
+    worker.stop()
     partial_records, partial_bytes = asyncio.run(
         topic_size(bootstrap, settings.topic("cc.internal.partials"))
     )
@@ -162,16 +150,55 @@ def restart(bootstrap: str, prefix: str, workdir: Path, events: int, seed: int) 
         "first_fold_rate": rate.rate,
         "first_redelivered": timings["redelivered"],
         "before": before,
+        **timing,
+        "dynamic": dynamic,
+        "partials_records": partial_records,
+        "partials_bytes": partial_bytes,
+    }
+    return result
+
+
+def recover(
+    bootstrap: str,
+    prefix: str,
+    workdir: Path,
+    env: dict[str, str],
+    before: dict[str, float | None],
+) -> tuple[WorkerProcess, dict[str, Any]]:
+    """Start a worker; poll its /metrics until it shows ``before``; its timeline."""
+    worker = WorkerProcess(bootstrap, prefix, workdir, config=CONFIG, extra_env=env)
+    wall_start, started = time.time(), time.monotonic()
+    worker.start()
+    up = right = None
+    after: dict[str, float | None] = {}
+    deadline = started + 180
+    try:
+        while time.monotonic() < deadline:
+            text = fetch(metrics_url(worker.port), timeout=10)
+            now = time.monotonic()
+            if text is not None:
+                up = up if up is not None else now
+                after = centre_month(text)
+                if same(after, before):
+                    right = now
+                    break
+            time.sleep(POLL)
+    except BaseException:
+        worker.stop(kill=True)
+        raise
+    text = worker.log_text()
+    result: dict[str, Any] = {
         "after": after,
         "recovered": right is not None,
         "recovery_s": (right - started) if right is not None else None,
         "web_up_s": (up - started) if up is not None else None,
-        "refolded_events": refolded,
-        "partials_records": partial_records,
-        "partials_bytes": partial_bytes,
+        "refolded_events": sum(counts(fetch(metrics_url(worker.port)) or "").values()),
+        "snapshot_load_s": snapshot_load(text),
     }
+    ready = faust_ready(text)
     if ready is not None:
         result["faust_ready_s"] = ready - wall_start
+    line = assigned_line(text)
     if line is not None:
         stamp, partitions, restored, restore_s = line
         result.update(
@@ -181,4 +208,12 @@ def restart(bootstrap: str, prefix: str, workdir: Path, events: int, seed: int) 
             partitions=partitions,
             restored=restored,
         )
-    return result
+    return worker, result
+
+
+_SNAPSHOT = re.compile(r"loaded the snapshot .* in ([\d.]+) s")
+
+
+def snapshot_load(log_text: str) -> float | None:
+    match = _SNAPSHOT.search(log_text)
+    return float(match.group(1)) if match else None
