@@ -84,6 +84,10 @@ class CheckpointBook:
         if source not in self._owned:
             self._states[source] = (state, included)
 
+    def clear(self) -> None:
+        """Forget every state kept (a snapshot failed to load half-way)."""
+        self._states.clear()
+
     def log_restarted(self) -> None:
         """The partials log is not the one read so far (the broker lost its data): the
         states kept refer to input logs that are gone too."""

@@ -114,9 +114,11 @@ class PublishService:
     async def _write_snapshot(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
         """Write the merged state as of the partials read so far, and every resume state.
 
-        The ingest lock makes the owned states and their partial offsets consistent;
-        if ingest holds it for long (an assignment waits for this very loop), the
-        snapshot is skipped and tried after the next batch.
+        Encoding runs without yielding, so the merger and the publishing loop cannot
+        change what is encoded; the ingest lock makes the owned states and their
+        partial offsets consistent. If ingest holds that lock for long (an assignment
+        waits for this very loop), the snapshot is skipped and tried after the next
+        batch.
         """
         lock = self.ingest.lock
         try:
@@ -127,20 +129,22 @@ class PublishService:
             book = self.rt.checkpoints
             read = book.read
             sources = {**book.entries(), **self.ingest.owned()}
-            data = snapshots.encode(read, self.rt.merger, sources)
+            values = snapshots.encode(uuid.uuid4().hex, read, self.rt.merger, sources)
         finally:
             lock.release()
+        size = sum(map(len, values))
         first = None
         topic = self.rt.settings.topic(PARTIALS)
-        for value in snapshots.chunks(uuid.uuid4().hex, data):
+        while values:
+            value = values.pop(0)
             sent = await (await self.producer.send(topic, value, key=SNAPSHOT_KEY, partition=0))
             first = sent.offset if first is None else first
-        assert first is not None  # noqa: S101 - chunks() returns at least one
+        assert first is not None  # noqa: S101 - encode() returns at least one value
         await consumer.commit({tp: first})
-        self._snapshot_size, self._since_snapshot = len(data), 0
+        self._snapshot_size, self._since_snapshot = size, 0
         log.info(
             "snapshot: %.1f MB at partials offset %d (merged below %d)",
-            len(data) / 2**20,
+            size / 2**20,
             first,
             read,
         )
@@ -152,40 +156,36 @@ class PublishService:
             return 0
         started = time.monotonic()
         consumer.seek(tp, committed)
-        assembler = snapshots.Assembler()
-        data = None
+        book = self.rt.checkpoints
+        loader = snapshots.Loader(self.rt.merger, book, self.rt.source_state)
+        done = False
         try:
-            while data is None and time.monotonic() - started < SNAPSHOT_READ_SECONDS:
-                batch = await consumer.getmany(tp, timeout_ms=500, max_records=100)
+            while not done and time.monotonic() - started < SNAPSHOT_READ_SECONDS:
+                batch = await consumer.getmany(tp, timeout_ms=500, max_records=20)
                 for message in batch.get(tp, []):
                     if message.key == SNAPSHOT_KEY and message.value is not None:
-                        data = assembler.add(message.value)
-                        if data is not None:
+                        done = loader.add(message.value)
+                        if done:
                             break
-        except ValueError as exc:
-            log.warning("snapshot at partials offset %d unusable (%s)", committed, exc)
-        if data is None:
-            log.warning("no snapshot read at partials offset %d: replaying from 0", committed)
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("snapshot at partials offset %d unusable (%r)", committed, exc)
+            done = False
+        if not done or loader.read is None:
+            log.warning("no snapshot loaded from partials offset %d: replaying from 0", committed)
+            snapshots.reset(self.rt.merger)
+            book.clear()
             return 0
-        snapshot = orjson.loads(data)
-        snapshots.load_merger(self.rt.merger, snapshot["merger"])
-        book = self.rt.checkpoints
-        for source, (included, checkpoint) in snapshot["sources"].items():
-            state = self.rt.source_state(source)
-            state.restore(checkpoint)
-            book.load(source, state, included)
-        self._snapshot_size = len(data)
-        read = int(snapshot["read"])
+        self._snapshot_size = loader.bytes
         log.info(
             "loaded the snapshot at partials offset %d (%.1f MB, %d windows) in %.2f s; "
             "reading partials from %d",
             committed,
-            len(data) / 2**20,
-            len(snapshot["merger"]["windows"]),
+            loader.bytes / 2**20,
+            loader.windows,
             time.monotonic() - started,
-            read,
+            loader.read,
         )
-        return read
+        return loader.read
 
     async def _publish_loop(self) -> None:
         await self.caught_up.wait()

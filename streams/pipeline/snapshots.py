@@ -8,30 +8,32 @@ and the full resume state of every source partition with the offset of the last
 partial it includes. It goes on the partials topic itself, cut in chunks, and
 the offset of its first chunk is committed for the consumer group
 ``<app id>-merger``. A starting worker reads that snapshot, then the partials
-from ``read`` on. Snapshots are written when the partials read since the last
-one are at least as large as it was (and at least ``MIN_BYTES``), so they cost
-at most about half the partials volume and a restart reads at most about two
-snapshots' worth.
+from ``read`` on. Snapshots are written when the partials merged since the
+last one are at least as large as it was (and at least
+``CCKPI_SNAPSHOT_MIN_BYTES``): they add at most as many bytes as the partials
+themselves, and a restart reads at most about two snapshots' worth.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from array import array
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
 
 from streams.kpi.ingest import PartitionState
 from streams.kpi.merge import Merger
+from streams.pipeline.checkpoints import CheckpointBook
 
 log = logging.getLogger(__name__)
 
 SNAPSHOT_KEY = b"snapshot"
 CHUNK_BYTES = 4 * 1024 * 1024
-MIN_BYTES = 8 * 1024 * 1024
-"""No snapshot before this many bytes of partials were read since the last one."""
+NewState = Callable[[str], PartitionState]
 
 
 def _finite(value: float) -> float | None:
@@ -53,86 +55,131 @@ def state_checkpoint(state: PartitionState) -> dict[str, Any]:
     }
 
 
-def merger_state(merger: Merger) -> dict[str, Any]:
-    return {
-        "watermarks": {source: _finite(w) for source, w in merger.watermarks.items()},
-        "global_watermark": _finite(merger.global_watermark),
-        "finalized": sorted(merger.finalized),
-        "certifications": [[*key, expires] for key, expires in merger.certifications.items()],
-        "windows": [
-            [period, start, [[scope, c.typecode, c.tolist()] for scope, c in cells.items()]]
-            for (period, start), cells in merger.windows.items()
-        ],
-    }
-
-
-def load_merger(merger: Merger, data: dict[str, Any]) -> None:
-    """Replace ``merger``'s state with a snapshot's; every cell is marked for publishing."""
-    merger.watermarks = {source: _number(w) for source, w in data["watermarks"].items()}
-    merger.global_watermark = _number(data["global_watermark"])
-    merger.finalized = {(period, start) for period, start in data["finalized"]}
-    merger.certifications = {
-        (team, agent, name): expires for team, agent, name, expires in data["certifications"]
-    }
-    merger.windows = {}
-    merger.dirty.clear()
-    interned = merger._scopes  # noqa: SLF001 - one instance per scope, as apply() keeps it
-    for period, start, cells in data["windows"]:
-        window = (period, start)
-        loaded = merger.windows[window] = {}
-        for pairs, typecode, values in cells:
-            scope = tuple((label, value) for label, value in pairs)
-            scope = interned.setdefault(scope, scope)
-            loaded[scope] = array(typecode, values)
-        if window not in merger.finalized:
-            merger.dirty[window] = set(loaded)
-
-
-def encode(read: int, merger: Merger, sources: dict[str, tuple[PartitionState, int]]) -> bytes:
-    return orjson.dumps(
+def merger_items(merger: Merger) -> Iterator[list[Any]]:
+    """The merged state as snapshot items: one ``meta`` item, then one per window."""
+    yield [
+        "meta",
         {
-            "read": read,
-            "merger": merger_state(merger),
-            "sources": {
-                source: [included, state_checkpoint(state)]
-                for source, (state, included) in sources.items()
-            },
-        }
+            "watermarks": {source: _finite(w) for source, w in merger.watermarks.items()},
+            "global_watermark": _finite(merger.global_watermark),
+            "finalized": sorted(merger.finalized),
+            "certifications": [[*key, when] for key, when in merger.certifications.items()],
+        },
+    ]
+    for (period, start), cells in merger.windows.items():
+        yield ["window", period, start, [[s, c.typecode, c.tolist()] for s, c in cells.items()]]
+
+
+def encode(
+    snapshot_id: str, read: int, merger: Merger, sources: dict[str, tuple[PartitionState, int]]
+) -> list[bytes]:
+    """The snapshot as record values of about ``CHUNK_BYTES`` each.
+
+    Each value is a header line (``id``, ``part``, ``last``) and a JSON array of
+    items, so neither side ever holds more than one chunk's Python objects.
+    """
+    head = [["read", read]]
+    items = (
+        orjson.dumps(item)
+        for item in itertools.chain(
+            head,
+            (["source", s, inc, state_checkpoint(st)] for s, (st, inc) in sources.items()),
+            merger_items(merger),
+        )
     )
-
-
-def chunks(snapshot_id: str, data: bytes) -> list[bytes]:
-    """Record values: a header line ``{"id", "part", "parts"}`` and a slice of ``data``."""
-    parts = max(1, -(-len(data) // CHUNK_BYTES))
+    bodies: list[list[bytes]] = [[]]
+    size = 0
+    for item in items:
+        if size and size + len(item) > CHUNK_BYTES:
+            bodies.append([])
+            size = 0
+        bodies[-1].append(item)
+        size += len(item) + 1
     return [
-        orjson.dumps({"id": snapshot_id, "part": i, "parts": parts})
-        + b"\n"
-        + data[i * CHUNK_BYTES : (i + 1) * CHUNK_BYTES]
-        for i in range(parts)
+        orjson.dumps({"id": snapshot_id, "part": n, "last": n == len(bodies) - 1})
+        + b"\n["
+        + b",".join(body)
+        + b"]"
+        for n, body in enumerate(bodies)
     ]
 
 
-class Assembler:
-    """Collects the chunks of the snapshot whose first chunk comes first."""
+class Loader:
+    """Applies the chunks of one snapshot, in order, to a merger and a checkpoint book.
 
-    def __init__(self) -> None:
+    The first chunk seen must be part 0 (the committed offset points at it); chunks
+    of other snapshots are ignored. On any inconsistency :meth:`add` raises
+    ``ValueError`` and the caller resets what was loaded.
+    """
+
+    def __init__(self, merger: Merger, book: CheckpointBook, new_state: NewState) -> None:
+        self._merger = merger
+        self._book = book
+        self._new_state = new_state
         self._id: str | None = None
-        self._parts: list[bytes] = []
-        self._expected = 0
+        self._next = 0
+        self.read: int | None = None
+        self.bytes = 0
+        self.windows = 0
 
-    def add(self, value: bytes) -> bytes | None:
-        """Feed one snapshot record; the whole snapshot once its last chunk arrived."""
+    def add(self, value: bytes) -> bool:
+        """Feed one snapshot record; True once the last chunk has been applied."""
         split = value.index(b"\n")
         header = orjson.loads(value[:split])
         if self._id is None:
             if header["part"] != 0:
                 raise ValueError("the committed snapshot offset is not a first chunk")
-            self._id, self._expected = header["id"], header["parts"]
+            self._id = header["id"]
+            reset(self._merger)
         if header["id"] != self._id:
-            return None
-        if header["part"] != len(self._parts):
+            return False
+        if header["part"] != self._next:
             raise ValueError(f"snapshot chunk {header['part']} out of order")
-        self._parts.append(value[split + 1 :])
-        if len(self._parts) == self._expected:
-            return b"".join(self._parts)
-        return None
+        self._next += 1
+        self.bytes += len(value)
+        for item in orjson.loads(value[split + 1 :]):
+            self._apply(item)
+        return bool(header["last"])
+
+    def _apply(self, item: list[Any]) -> None:
+        kind = item[0]
+        merger = self._merger
+        if kind == "read":
+            self.read = int(item[1])
+        elif kind == "source":
+            _, source, included, checkpoint = item
+            state = self._new_state(source)
+            state.restore(checkpoint)
+            self._book.load(source, state, included)
+        elif kind == "meta":
+            meta = item[1]
+            merger.watermarks = {s: _number(w) for s, w in meta["watermarks"].items()}
+            merger.global_watermark = _number(meta["global_watermark"])
+            merger.finalized = {(period, start) for period, start in meta["finalized"]}
+            merger.certifications = {
+                (team, agent, name): when for team, agent, name, when in meta["certifications"]
+            }
+        elif kind == "window":
+            _, period, start, cells = item
+            window = (period, start)
+            interned = merger._scopes  # noqa: SLF001 - one instance per scope, as apply() keeps
+            loaded = merger.windows[window] = {}
+            for pairs, typecode, values in cells:
+                scope = tuple((label, value) for label, value in pairs)
+                scope = interned.setdefault(scope, scope)
+                loaded[scope] = array(typecode, values)
+            if window not in merger.finalized:
+                merger.dirty[window] = set(loaded)
+            self.windows += 1
+        else:
+            raise ValueError(f"unknown snapshot item {kind!r}")
+
+
+def reset(merger: Merger) -> None:
+    """Empty a merger's state (before loading a snapshot, or after a failed load)."""
+    merger.watermarks = dict.fromkeys(merger.watermarks, -math.inf)
+    merger.global_watermark = -math.inf
+    merger.windows = {}
+    merger.dirty.clear()
+    merger.finalized = set()
+    merger.certifications = {}

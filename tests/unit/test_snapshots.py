@@ -30,12 +30,21 @@ def folded() -> Runtime:
     return runtime
 
 
+def _load(values: list[bytes], runtime: Runtime) -> snapshots.Loader:
+    loader = snapshots.Loader(runtime.merger, runtime.checkpoints, runtime.source_state)
+    done = [loader.add(value) for value in values]
+    assert done == [False] * (len(values) - 1) + [True]
+    return loader
+
+
 def test_a_loaded_merger_has_the_same_windows_values_and_watermarks(folded: Runtime) -> None:
     merger = folded.merger
     assert merger.windows, "the simulated traffic should have opened windows"
-    data = orjson.loads(orjson.dumps(snapshots.merger_state(merger)))
-    fresh = Runtime(load_settings(topic_prefix="unit.")).merger
-    snapshots.load_merger(fresh, data)
+    values = snapshots.encode("s1", 42, merger, {})
+    fresh_runtime = Runtime(load_settings(topic_prefix="unit."))
+    loader = _load(values, fresh_runtime)
+    fresh = fresh_runtime.merger
+    assert loader.read == 42 and loader.windows == len(merger.windows)
     assert fresh.windows == merger.windows
     assert fresh.watermarks == merger.watermarks
     assert fresh.global_watermark == merger.global_watermark
@@ -46,12 +55,16 @@ def test_a_loaded_merger_has_the_same_windows_values_and_watermarks(folded: Runt
         assert fresh.dirty[window] == set(merger.windows[window])
 
 
-def test_a_state_rebuilt_from_its_full_checkpoint_equals_the_live_one(folded: Runtime) -> None:
+def test_resume_states_come_back_through_the_book_with_their_offsets(folded: Runtime) -> None:
     states = folded.states  # type: ignore[attr-defined]
     assert any(state.tickets for state in states.values()), "reply memory should be exercised"
+    sources = {source: (state, 7) for source, state in states.items()}
+    fresh = Runtime(load_settings(topic_prefix="unit."))
+    _load(snapshots.encode("s1", 3, folded.merger, sources), fresh)
     for source, state in states.items():
-        rebuilt = folded.source_state(source)
-        rebuilt.restore(orjson.loads(orjson.dumps(snapshots.state_checkpoint(state))))
+        fresh.checkpoints.observe(source, 7, b"not even JSON: offset 7 is included")
+        rebuilt = fresh.checkpoints.take(source)
+        state.restored()
         assert rebuilt.next_offset == state.next_offset
         assert rebuilt.watermark == state.watermark
         assert rebuilt.seen == state.seen
@@ -61,22 +74,37 @@ def test_a_state_rebuilt_from_its_full_checkpoint_equals_the_live_one(folded: Ru
         }
 
 
-@pytest.mark.parametrize("size", [0, 1, snapshots.CHUNK_BYTES, 2 * snapshots.CHUNK_BYTES + 5])
-def test_chunks_reassemble_in_order_and_foreign_chunks_are_ignored(size: int) -> None:
-    data = bytes(i % 251 for i in range(size))
-    mine = snapshots.chunks("a", data)
-    other = snapshots.chunks("b", b"x" * 10)
-    assembler = snapshots.Assembler()
-    out = None
-    for i, value in enumerate(mine):
-        assert out is None
-        out = assembler.add(value)
-        if i == 0:
-            assert assembler.add(other[0]) is None  # an older or newer snapshot's chunk
-    assert out == data
+def test_a_big_state_is_cut_into_chunks_and_other_snapshots_chunks_are_ignored(
+    folded: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(snapshots, "CHUNK_BYTES", 20_000)
+    mine = snapshots.encode("a", 9, folded.merger, {})
+    other = snapshots.encode("b", 9, folded.merger, {})
+    assert len(mine) > 3
+    for value in mine:
+        body = value[value.index(b"\n") + 1 :]
+        # A chunk stays under the size unless it holds one item bigger than that.
+        assert len(body) <= 20_000 + 2 or len(orjson.loads(body)) == 1
+    fresh = Runtime(load_settings(topic_prefix="unit."))
+    loader = snapshots.Loader(fresh.merger, fresh.checkpoints, fresh.source_state)
+    done = []
+    for n, value in enumerate(mine):
+        done.append(loader.add(value))
+        if n == 1:
+            assert loader.add(other[2]) is False  # an older snapshot's chunk in between
+    assert done[-1] and not any(done[:-1])
+    assert fresh.merger.windows == folded.merger.windows
 
 
-def test_an_assembler_refuses_to_start_inside_a_snapshot() -> None:
-    second = snapshots.chunks("a", b"y" * (snapshots.CHUNK_BYTES + 1))[1]
+def test_a_loader_refuses_to_start_inside_a_snapshot_or_skip_a_chunk(
+    folded: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(snapshots, "CHUNK_BYTES", 20_000)
+    values = snapshots.encode("a", 9, folded.merger, {})
+    fresh = Runtime(load_settings(topic_prefix="unit."))
     with pytest.raises(ValueError, match="first chunk"):
-        snapshots.Assembler().add(second)
+        snapshots.Loader(fresh.merger, fresh.checkpoints, fresh.source_state).add(values[1])
+    loader = snapshots.Loader(fresh.merger, fresh.checkpoints, fresh.source_state)
+    loader.add(values[0])
+    with pytest.raises(ValueError, match="out of order"):
+        loader.add(values[2])
