@@ -10,9 +10,11 @@ class CachedPartitioner:
 
     Aggregate keys repeat at every publish interval and murmur2 is pure Python
     (about 11 us a key, 9 % of a worker's CPU on simulated traffic: docs/performance.md).
+    The first ``size`` keys are kept (about 300 bytes each); keys beyond that are hashed
+    every time, which bounds the memory where scopes run into the hundreds of thousands.
     """
 
-    def __init__(self, size: int = 500_000) -> None:
+    def __init__(self, size: int = 20_000) -> None:
         self._cache: dict[tuple[bytes, int], int] = {}
         self._size = size
 
@@ -22,8 +24,7 @@ class CachedPartitioner:
         cache_key = (key, len(all_partitions))
         found = self._cache.get(cache_key)
         if found is None:
-            if len(self._cache) >= self._size:
-                self._cache.clear()
             found = int(DefaultPartitioner()(key, all_partitions, available))
-            self._cache[cache_key] = found
+            if len(self._cache) < self._size:
+                self._cache[cache_key] = found
         return found

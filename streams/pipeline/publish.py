@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 MARKER_KEY = b"merger"
 SNAPSHOT_KEY = snapshots.SNAPSHOT_KEY
 SNAPSHOT_READ_SECONDS = 60.0
+IN_FLIGHT = 5000
+"""Aggregate records sent before waiting for their acknowledgements."""
 
 
 class PublishService:
@@ -207,26 +209,29 @@ class PublishService:
         settings = self.rt.settings
         aggregates = settings.topic(AGGREGATES)
         for window in merger.due_finals():
-            sends = [
-                await self.producer.send(aggregates, value, key=key)
-                for key, value in self._records(window, None, True, now)
-            ]
-            await asyncio.gather(*sends)
+            await self._send_all(aggregates, self._records(window, None, True, now))
             marker = orjson.dumps({"final": list(window)})
             await self.producer.send_and_wait(
                 settings.topic(PARTIALS), marker, key=MARKER_KEY, partition=0
             )
             merger.mark_final(window)
-        sends = []
         for window, scopes in merger.take_dirty().items():
-            for key, value in self._records(window, scopes, False, now):
-                sends.append(await self.producer.send(aggregates, value, key=key))
-        for state in self.rt.book.evaluate(merger):
-            sends.append(
-                await self.producer.send(
-                    settings.topic(BREACHES), self._breach(state, now), key=state.target.id.encode()
-                )
-            )
+            await self._send_all(aggregates, self._records(window, scopes, False, now))
+        breaches = [
+            (state.target.id.encode(), self._breach(state, now))
+            for state in self.rt.book.evaluate(merger)
+        ]
+        await self._send_all(settings.topic(BREACHES), breaches)
+
+    async def _send_all(self, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+        """Send keyed records, waiting for acknowledgements every ``IN_FLIGHT`` records
+        so a big window does not hold all its futures and batches at once."""
+        sends = []
+        for key, value in records:
+            sends.append(await self.producer.send(topic, value, key=key))
+            if len(sends) >= IN_FLIGHT:
+                await asyncio.gather(*sends)
+                sends.clear()
         await asyncio.gather(*sends)
 
     def _records(

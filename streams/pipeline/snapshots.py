@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import sys
 from array import array
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -67,7 +68,14 @@ def merger_items(merger: Merger) -> Iterator[list[Any]]:
         },
     ]
     for (period, start), cells in merger.windows.items():
-        yield ["window", period, start, [[s, c.typecode, c.tolist()] for s, c in cells.items()]]
+        # Cells as hex of their machine bytes: a list of Python ints per cell would
+        # cost hundreds of MB while a big state is written.
+        yield [
+            "window",
+            period,
+            start,
+            [[s, c.typecode, c.tobytes().hex()] for s, c in cells.items()],
+        ]
 
 
 def encode(
@@ -78,7 +86,7 @@ def encode(
     Each value is a header line (``id``, ``part``, ``last``) and a JSON array of
     items, so neither side ever holds more than one chunk's Python objects.
     """
-    head = [["read", read]]
+    head = [["read", read, sys.byteorder]]
     items = (
         orjson.dumps(item)
         for item in itertools.chain(
@@ -119,6 +127,7 @@ class Loader:
         self._id: str | None = None
         self._next = 0
         self.read: int | None = None
+        self._swap = False
         self.bytes = 0
         self.windows = 0
 
@@ -146,6 +155,7 @@ class Loader:
         merger = self._merger
         if kind == "read":
             self.read = int(item[1])
+            self._swap = item[2] != sys.byteorder
         elif kind == "source":
             _, source, included, checkpoint = item
             state = self._new_state(source)
@@ -164,10 +174,12 @@ class Loader:
             window = (period, start)
             interned = merger._scopes  # noqa: SLF001 - one instance per scope, as apply() keeps
             loaded = merger.windows[window] = {}
-            for pairs, typecode, values in cells:
+            for pairs, typecode, data in cells:
                 scope = tuple((label, value) for label, value in pairs)
                 scope = interned.setdefault(scope, scope)
-                loaded[scope] = array(typecode, values)
+                cell = loaded[scope] = array(typecode, bytes.fromhex(data))
+                if self._swap:
+                    cell.byteswap()
             if window not in merger.finalized:
                 merger.dirty[window] = set(loaded)
             self.windows += 1
