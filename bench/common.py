@@ -276,3 +276,23 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def produce_contacts(
+    bootstrap: str, prefix: str, start: float, days: int, events: int, shape: Any, seed: int
+) -> tuple[Settings, int, dict[str, int]]:
+    """Declare a worker's topics and produce about ``events`` synthetic contact events
+    over ``days`` from ``start`` to its ``cc.contacts``: (settings, produced, count
+    of each event type)."""
+    from bench.synthetic import contact_events
+
+    data = contact_events(start, start + days * 86400, events, shape, seed, prefix.rstrip("."))
+    types = {
+        name: sum(1 for _, _, _, value in data if f'"{name}"'.encode() in value)
+        for name in ("contact.offered", "contact.answered")
+    }
+    settings = declare_cckpi_topics(bootstrap, prefix)
+    topic = settings.topic("cc.contacts")
+    records: list[Record] = [(topic, key, value, None) for _, _, key, value in data]
+    asyncio.run(produce_fast(bootstrap, records, {topic: settings.input_partitions}))
+    return settings, len(records), types

@@ -9,17 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import (
-    Record,
-    declare_cckpi_topics,
     fetch,
     gauge,
     log,
     metrics_url,
     proc_status,
-    produce_fast,
+    produce_contacts,
     topic_size,
 )
-from bench.synthetic import Shape, contact_events
+from bench.synthetic import Shape
 from bench.throughput import cckpi_pipeline
 
 DAYS = 35
@@ -29,15 +27,10 @@ START = datetime(2026, 3, 2, tzinfo=UTC)
 
 
 def memory(bootstrap: str, prefix: str, workdir: Path, events: int, seed: int) -> dict[str, Any]:
-    start = START.timestamp()
-    data = contact_events(start, start + DAYS * 86400, events, SHAPE, seed, prefix.rstrip("."))
-    answered = sum(1 for _, _, _, value in data if b'"contact.answered"' in value)
-    settings = declare_cckpi_topics(bootstrap, prefix)
-    topic = settings.topic("cc.contacts")
-    records: list[Record] = [(topic, key, value, None) for _, _, key, value in data]
-    asyncio.run(produce_fast(bootstrap, records, {topic: settings.input_partitions}))
-    produced = len(data)
-    del data, records
+    settings, produced, types = produce_contacts(
+        bootstrap, prefix, START.timestamp(), DAYS, events, SHAPE, seed
+    )
+    answered = types["contact.answered"]
     log(f"memory: {produced:,} events produced; folding with 40 days of grace")
     grace = {"CCKPI_GRACE_SECONDS": str(40 * 86400)}
     rate, timings, worker = cckpi_pipeline(

@@ -59,7 +59,6 @@ def raw_events(shape: str, events: int, seed: int) -> list[tuple[str, bytes, byt
 
 def fold_all(events: list[tuple[str, bytes, bytes]], batch: int = 20000) -> float:
     """Fold every event, per topic in batches like the worker; returns events/s."""
-    from streams.kpi.ingest import PartitionState
     from streams.pipeline.runtime import Runtime
     from streams.settings import load_settings
 
@@ -70,14 +69,7 @@ def fold_all(events: list[tuple[str, bytes, bytes]], batch: int = 20000) -> floa
         by_topic.setdefault(topic, []).append(value)
     started = time.perf_counter()
     for topic, values in by_topic.items():
-        state = PartitionState(
-            topic,
-            runtime.config,
-            runtime.clock,
-            runtime.calendar,
-            runtime.ingest_settings,
-            settings.max_message_bytes,
-        )
+        state = runtime.source_state(f"{topic}:0")
         for first in range(0, len(values), batch):
             state.fold(enumerate(values[first : first + batch], first))
     return len(events) / (time.perf_counter() - started)

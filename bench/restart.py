@@ -17,17 +17,15 @@ from typing import Any
 
 from bench.common import (
     CONFIG,
-    Record,
     counts,
-    declare_cckpi_topics,
     fetch,
     gauge,
     log,
     metrics_url,
-    produce_fast,
+    produce_contacts,
     topic_size,
 )
-from bench.synthetic import Shape, contact_events
+from bench.synthetic import Shape
 from bench.throughput import cckpi_pipeline
 from tests.integration.harness import WorkerProcess
 
@@ -95,15 +93,10 @@ def assigned_line(log_text: str) -> tuple[float, int, int, float] | None:
 
 
 def restart(bootstrap: str, prefix: str, workdir: Path, events: int, seed: int) -> dict[str, Any]:
-    start = START.timestamp()
-    data = contact_events(start, start + DAYS * 86400, events, SHAPE, seed, prefix.rstrip("."))
-    offered = sum(1 for _, _, _, value in data if b'"contact.offered"' in value)
-    settings = declare_cckpi_topics(bootstrap, prefix)
-    topic = settings.topic("cc.contacts")
-    records: list[Record] = [(topic, key, value, None) for _, _, key, value in data]
-    asyncio.run(produce_fast(bootstrap, records, {topic: settings.input_partitions}))
-    produced = len(data)
-    del data, records
+    settings, produced, types = produce_contacts(
+        bootstrap, prefix, START.timestamp(), DAYS, events, SHAPE, seed
+    )
+    offered = types["contact.offered"]
     log(f"restart: {produced:,} events produced; first worker folding")
     # Static membership: the same member id for a killed worker and its replacement,
     # as a StatefulSet pod has. (On Tansu 0.6.0 a static member that joins while a

@@ -41,7 +41,6 @@ from bench.common import (
 )
 from streams.broker import free_port
 from streams.events.models import INPUT_TOPICS
-from streams.kpi.ingest import PartitionState
 from streams.pipeline.runtime import Runtime
 from streams.settings import load_settings
 from streams.simulate.runner import simulate_batch
@@ -109,14 +108,7 @@ def fold_only(dataset: Dataset, batch: int = 20000) -> Rate:
         by_topic.setdefault(topic, []).append(value)
     started, cpu = time.perf_counter(), time.process_time()
     for topic, values in by_topic.items():
-        state = PartitionState(
-            topic,
-            runtime.config,
-            runtime.clock,
-            runtime.calendar,
-            runtime.ingest_settings,
-            settings.max_message_bytes,
-        )
+        state = runtime.source_state(f"{topic}:0")
         for first in range(0, len(values), batch):
             state.fold(enumerate(values[first : first + batch], first))
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
