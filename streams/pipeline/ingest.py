@@ -68,6 +68,8 @@ class IngestService:
         self._publisher_tp = TopicPartition(settings.topic("cc.contacts"), 0)
         self.ready = asyncio.Event()
         self._watermark = float("-inf")
+        self.behind = 0
+        """Messages of the owned partitions not folded yet (as of the last fetch)."""
         self._included: dict[TopicPartition, int] = {}
         """Offset of the last partial each owned state includes (for handing it back)."""
 
@@ -169,6 +171,7 @@ class IngestService:
                 lag[tp.topic] += max(0, end - (state.next_offset or 0))
         for topic, behind in lag.items():
             self.rt.metrics.lag.labels(self._topic_base[topic]).set(behind)
+        self.behind = sum(lag.values())
 
     async def revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:

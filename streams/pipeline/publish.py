@@ -35,6 +35,8 @@ SNAPSHOT_KEY = snapshots.SNAPSHOT_KEY
 SNAPSHOT_READ_SECONDS = 60.0
 IN_FLIGHT = 5000
 """Aggregate records sent before waiting for their acknowledgements."""
+CATCH_UP_INTERVAL = 5.0
+"""Seconds between publishes while more than a batch of input waits."""
 
 
 class PublishService:
@@ -191,14 +193,24 @@ class PublishService:
 
     async def _publish_loop(self) -> None:
         await self.caught_up.wait()
+        interval = self.rt.settings.publish_interval_seconds
         while True:
+            published = time.monotonic()
             try:
                 await self.publish_once()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("publishing failed; retrying")
-            await asyncio.sleep(self.rt.settings.publish_interval_seconds)
+            await asyncio.sleep(interval)
+            # While ingest is catching up (more than a batch waits), publish every
+            # CATCH_UP_INTERVAL instead: a replay of a month should not publish every
+            # intermediate value of every open window. Back to normal once caught up.
+            while (
+                self.ingest.behind > self.rt.settings.batch_max_records
+                and time.monotonic() - published < CATCH_UP_INTERVAL
+            ):
+                await asyncio.sleep(interval)
 
     async def publish_once(self) -> None:
         merger = self.rt.merger
