@@ -99,6 +99,7 @@ class PartitionState:
         hours = result.cells
         grace = self._settings.grace_seconds
         starts = self._clock.starts
+        hour_end = self._clock.end
         for offset, raw in records:
             if self.next_offset is not None and offset < self.next_offset:
                 continue
@@ -112,7 +113,7 @@ class PartitionState:
                 continue
             ts = event.occurred_at.timestamp()
             hour = starts(ts)[HOUR]
-            if hour + 3600 + grace <= self.watermark:
+            if hour_end(HOUR, hour) + grace <= self.watermark:
                 detail = f"hour window {self._clock.iso(hour)} is final"
                 result.dead_letters.append((offset, raw or b"", DeadLetter("late", detail)))
                 result.late += 1

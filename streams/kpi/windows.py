@@ -23,6 +23,7 @@ class WindowClock:
     def __init__(self, timezone: str) -> None:
         self.zone = ZoneInfo(timezone)
         self._cache: dict[int, tuple[int, int, int, int]] = {}
+        self._hour_ends: dict[int, int] = {}
 
     def starts(self, ts: float) -> tuple[int, int, int, int]:
         """Start epochs of the hour, day, week and month windows holding ``ts``."""
@@ -48,7 +49,12 @@ class WindowClock:
     def end(self, period: int, start: int) -> int:
         """End epoch (exclusive) of a window."""
         if period == HOUR:
-            return start + 3600
+            found = self._hour_ends.get(start)
+            if found is None:
+                if len(self._hour_ends) > 100_000:
+                    self._hour_ends.clear()
+                found = self._hour_ends[start] = self._next_hour(start)
+            return found
         day = datetime.fromtimestamp(start, self.zone).date()
         if period == DAY:
             nxt = day + timedelta(days=1)
@@ -57,6 +63,15 @@ class WindowClock:
         else:
             nxt = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
         return self._midnight(nxt)
+
+    def _next_hour(self, start: int) -> int:
+        """The first instant after ``start`` in another local hour: ``start + 3600``,
+        except where the offset changes by a fraction of an hour (Lord Howe's 30-minute
+        DST shift makes a local hour of 30 or 90 minutes)."""
+        ts = start + _QUARTER
+        while self.starts(ts)[HOUR] == start:
+            ts += _QUARTER
+        return ts
 
     def previous(self, period: int, start: int) -> int:
         """Start epoch of the window before the one starting at ``start``."""

@@ -236,16 +236,20 @@ def test_day_whose_midnight_is_skipped() -> None:
     assert clock.end(DAY, sunday) - sunday == 23 * H
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: streams/kpi/windows.py end(HOUR) is start + 3600, wrong where DST shifts by 30 min "
-        "(Australia/Lord_Howe): the instant 2026-04-05T01:45+10:30 gets hour window "
-        "[01:00+11:00, 01:30+10:30), which does not contain it"
-    ),
-)
 def test_half_hour_dst_shift() -> None:
+    """Lord Howe turns clocks back 30 minutes (02:00+11:00 -> 01:30+10:30): the local
+    hour 01:00 lasts 90 minutes; forward in October (02:00+10:30 -> 02:30+11:00), the
+    local hour 02:00 lasts 30. Every instant lies in exactly one hour window."""
     clock = WindowClock("Australia/Lord_Howe")
     repeated = at("Australia/Lord_Howe", 2026, 4, 5, 1, 45, fold=1)
     start = clock.starts(repeated)[HOUR]
     assert start <= repeated < clock.end(HOUR, start)
+    assert clock.end(HOUR, start) - start == 5400
+    spring = clock.starts(at("Australia/Lord_Howe", 2026, 10, 4, 2, 40))[HOUR]
+    assert clock.end(HOUR, spring) - spring == 1800
+    for day_start in (at("Australia/Lord_Howe", 2026, 4, 5, 0, 0), spring - 3 * 3600):
+        ts = day_start
+        while ts < day_start + 6 * 3600:
+            hour = clock.starts(ts)[HOUR]
+            assert hour <= ts < clock.end(HOUR, hour), (ts, hour, clock.end(HOUR, hour))
+            ts += 300
