@@ -6,6 +6,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from streams.events.models import TOPIC_EVENTS, AnyEvent
@@ -70,6 +71,15 @@ def raw_text(raw: bytes) -> str:
         return "base64:" + base64.b64encode(raw).decode("ascii")
 
 
+def _strict_json(raw: bytes) -> bool:
+    """Whether ``raw`` parses as RFC 8259 JSON (orjson refuses NaN and Infinity)."""
+    try:
+        orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
 def _reason(error: Any, raw: bytes) -> str:
     kind = error["type"]
     if kind == "json_invalid":
@@ -117,6 +127,9 @@ class Decoder:
             return DeadLetter("not_json", "empty message (tombstone)")
         if len(raw) > self._max_bytes:
             return DeadLetter("oversize", f"{len(raw)} bytes > {self._max_bytes}")
+        if (b"NaN" in raw or b"Infinity" in raw) and not _strict_json(raw):
+            # pydantic's parser accepts these tokens (in a field it then ignores, too).
+            return DeadLetter("not_json", "NaN and Infinity are not JSON (RFC 8259)")
         try:
             return self._adapter.validate_json(raw)
         except ValidationError as exc:
