@@ -37,7 +37,9 @@ def topic_specs(settings: Settings) -> dict[str, tuple[int, dict[str, str]]]:
     specs[settings.topic(AGGREGATES)] = (4, compacted)
     specs[settings.topic(BREACHES)] = (1, {})
     specs[settings.topic(DEADLETTER)] = (1, {})
-    specs[settings.topic(PARTIALS)] = (1, {})
+    # The state store: a broker's default retention (7 days on Kafka) would delete
+    # partials a restart still needs; snapshots keep restarts short however long it is.
+    specs[settings.topic(PARTIALS)] = (1, {"retention.ms": "-1", "retention.bytes": "-1"})
     return specs
 
 
