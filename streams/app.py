@@ -41,6 +41,8 @@ class Worker:
 def create_worker(settings: Settings) -> Worker:
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
     runtime = Runtime(settings)
+    # Faust creates its data directory without parents: run/ does not exist in a clone.
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],

@@ -142,9 +142,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"(config {env.get('CCKPI_CONFIG', 'defaults')}); Ctrl-C stops everything\n",
             flush=True,
         )
+        failed = None
         try:
             while worker.poll() is None and simulator.poll() is None:
                 time.sleep(0.5)
+            failed = "worker" if worker.poll() is not None else "simulator"
         except KeyboardInterrupt:
             pass
         finally:
@@ -156,6 +158,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     process.wait(20)
                 except subprocess.TimeoutExpired:
                     process.kill()
+    if failed is not None:
+        code = (worker if failed == "worker" else simulator).returncode
+        print(f"the {failed} stopped on its own (exit code {code}); see its output above")
+        return 1
     return 0
 
 
