@@ -40,20 +40,13 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.common import CONFIG, COUNTERS
 from streams.broker import EmbeddedBroker, free_port
 from streams.settings import load_settings
 from streams.simulate.core import SimEvent
 from streams.simulate.generator import TrafficGenerator
 from streams.topics import declare_topics
 
-REPO = Path(__file__).resolve().parent.parent
-CONFIG = REPO / "deploy" / "cckpi.yaml"
-COUNTERS = (
-    "cc_events_total",
-    "cc_events_invalid_total",
-    "cc_events_duplicate_total",
-    "cc_events_late_total",
-)
 SIM_START = datetime(2026, 11, 2, tzinfo=UTC)
 
 
