@@ -142,11 +142,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"(config {env.get('CCKPI_CONFIG', 'defaults')}); Ctrl-C stops everything\n",
             flush=True,
         )
-        failed = None
+        failed: tuple[str, int] | None = None
         try:
             while worker.poll() is None and simulator.poll() is None:
                 time.sleep(0.5)
-            failed = "worker" if worker.poll() is not None else "simulator"
+            for name, process in (("worker", worker), ("simulator", simulator)):
+                code = process.poll()
+                if code:
+                    failed = (name, code)
         except KeyboardInterrupt:
             pass
         finally:
@@ -159,8 +162,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 except subprocess.TimeoutExpired:
                     process.kill()
     if failed is not None:
-        code = (worker if failed == "worker" else simulator).returncode
-        print(f"the {failed} stopped on its own (exit code {code}); see its output above")
+        print(f"the {failed[0]} failed (exit code {failed[1]}); see its output above")
         return 1
     return 0
 
