@@ -9,6 +9,7 @@ The memory is plain data, so it is checkpointed and restored as JSON.
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,10 +43,10 @@ class TicketMemory:
             return [], []
         self.messages.insert(at, message)
         fresh = walk(self.messages)
-        added = [s for s in fresh if s not in self.samples]
-        gone = [s for s in self.samples if s not in fresh]
+        # Multisets: two replies can give equal samples (same instant, agent and wait).
+        now, before = Counter(fresh), Counter(self.samples)
         self.samples = fresh
-        return added, gone
+        return list((now - before).elements()), list((before - now).elements())
 
     def to_json(self) -> list[Any]:
         return [self.messages, self.last_seen]
