@@ -107,6 +107,22 @@ class Merger:
             if expires > self.certifications.get(key, NEG_INF):
                 self.certifications[key] = expires
 
+    def clear(self) -> None:
+        """Forget every window, watermark and certification (scope keys stay interned)."""
+        self.watermarks = dict.fromkeys(self.watermarks, NEG_INF)
+        self.global_watermark = NEG_INF
+        self.windows = {}
+        self.dirty.clear()
+        self.finalized = set()
+        self.certifications = {}
+
+    def put_window(self, window: Window, cells: Iterable[tuple[Scope, Measures]]) -> None:
+        """Set a window's cells (a snapshot's); an open window's are all to be published."""
+        known = self._scopes
+        loaded = self.windows[window] = {known.setdefault(s, s): cell for s, cell in cells}
+        if window not in self.finalized:
+            self.dirty[window] = set(loaded)
+
     def _scopes_of(
         self, team: str, channel: str, queue: str | None, agent: str | None
     ) -> list[Scope]:

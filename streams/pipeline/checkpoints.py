@@ -16,14 +16,11 @@ applied twice when the merger reaches them.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 
 import orjson
 
 from streams.kpi.ingest import PartitionState
-
-log = logging.getLogger(__name__)
 
 
 class CheckpointBook:
@@ -91,6 +88,6 @@ class CheckpointBook:
     def log_restarted(self) -> None:
         """The partials log is not the one read so far (the broker lost its data): the
         states kept refer to input logs that are gone too."""
-        self._states.clear()
+        self.clear()
         self.read = 0
         self.restart_pending = True

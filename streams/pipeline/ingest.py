@@ -20,7 +20,6 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
-from streams.events.models import INPUT_TOPICS
 from streams.kpi.ingest import BatchResult, PartitionState
 from streams.pipeline.runtime import Runtime
 from streams.topics import DEADLETTER, PARTIALS, declare_topics
@@ -64,7 +63,7 @@ class IngestService:
         self.consumer: AIOKafkaConsumer | None = None
         self._lock = asyncio.Lock()
         settings = runtime.settings
-        self._topic_base = {settings.topic(t): t for t in INPUT_TOPICS}
+        self._topic_base = runtime.base_topics
         self._publisher_tp = TopicPartition(settings.topic("cc.contacts"), 0)
         self.ready = asyncio.Event()
         self._watermark = float("-inf")
@@ -221,9 +220,6 @@ class IngestService:
         """The live states of the owned partitions, each with the offset of the last
         partial it includes (consistent only while :attr:`lock` is held)."""
         return {source_id(tp): (s, self._included.get(tp, -1)) for tp, s in self.states.items()}
-
-    def _new_state(self, tp: TopicPartition) -> PartitionState:
-        return self.rt.source_state(source_id(tp))
 
 
 async def write_barrier(runtime: Runtime, producer: AIOKafkaProducer) -> int:

@@ -176,7 +176,7 @@ class PublishService:
             done = False
         if not done or loader.read is None:
             log.warning("no snapshot loaded from partials offset %d: replaying from 0", committed)
-            snapshots.reset(self.rt.merger)
+            self.rt.merger.clear()
             book.clear()
             return 0
         self._snapshot_size = loader.bytes

@@ -45,7 +45,8 @@ class Runtime:
         self.book = TargetBook(self.config.targets)
         self.registry = CollectorRegistry()
         self.metrics = PipelineMetrics(self.registry, self.config.service_level_bounds())
-        self._base_topics = {settings.topic(t): t for t in INPUT_TOPICS}
+        self.base_topics = {settings.topic(t): t for t in INPUT_TOPICS}
+        """Real (prefixed) input topic name -> contract name."""
         self.checkpoints = CheckpointBook(self.source_state)
         self.publisher = False
         """True while this worker owns partition 0 of cc.contacts: it alone publishes."""
@@ -59,7 +60,7 @@ class Runtime:
         """A new resume state for a source partition id (``<topic>:<partition>``)."""
         topic = source.rpartition(":")[0]
         return PartitionState(
-            self._base_topics[topic],
+            self.base_topics[topic],
             self.config,
             self.clock,
             self.calendar,

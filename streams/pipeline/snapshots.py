@@ -27,7 +27,8 @@ from typing import Any
 import orjson
 
 from streams.kpi.ingest import PartitionState
-from streams.kpi.merge import Merger
+from streams.kpi.measures import Measures
+from streams.kpi.merge import Merger, Scope
 from streams.pipeline.checkpoints import CheckpointBook
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,7 @@ class Loader:
             if header["part"] != 0:
                 raise ValueError("the committed snapshot offset is not a first chunk")
             self._id = header["id"]
-            reset(self._merger)
+            self._merger.clear()
         if header["id"] != self._id:
             return False
         if header["part"] != self._next:
@@ -149,6 +150,12 @@ class Loader:
         for item in orjson.loads(value[split + 1 :]):
             self._apply(item)
         return bool(header["last"])
+
+    def _cell(self, pairs: list[list[str]], typecode: str, data: str) -> tuple[Scope, Measures]:
+        cell = array(typecode, bytes.fromhex(data))
+        if self._swap:
+            cell.byteswap()
+        return tuple((label, value) for label, value in pairs), cell
 
     def _apply(self, item: list[Any]) -> None:
         kind = item[0]
@@ -171,27 +178,7 @@ class Loader:
             }
         elif kind == "window":
             _, period, start, cells = item
-            window = (period, start)
-            interned = merger._scopes  # noqa: SLF001 - one instance per scope, as apply() keeps
-            loaded = merger.windows[window] = {}
-            for pairs, typecode, data in cells:
-                scope = tuple((label, value) for label, value in pairs)
-                scope = interned.setdefault(scope, scope)
-                cell = loaded[scope] = array(typecode, bytes.fromhex(data))
-                if self._swap:
-                    cell.byteswap()
-            if window not in merger.finalized:
-                merger.dirty[window] = set(loaded)
+            merger.put_window((period, start), (self._cell(*cell) for cell in cells))
             self.windows += 1
         else:
             raise ValueError(f"unknown snapshot item {kind!r}")
-
-
-def reset(merger: Merger) -> None:
-    """Empty a merger's state (before loading a snapshot, or after a failed load)."""
-    merger.watermarks = dict.fromkeys(merger.watermarks, -math.inf)
-    merger.global_watermark = -math.inf
-    merger.windows = {}
-    merger.dirty.clear()
-    merger.finalized = set()
-    merger.certifications = {}

@@ -551,7 +551,7 @@ def test_partial_is_written_only_after_its_dead_letters_are_acknowledged() -> No
     may only be sent once the batch's dead letters are acknowledged (at least once)."""
     from aiokafka import TopicPartition
 
-    from streams.pipeline.ingest import IngestService
+    from streams.pipeline.ingest import IngestService, source_id
     from streams.pipeline.runtime import Runtime
     from streams.settings import load_settings
 
@@ -559,7 +559,7 @@ def test_partial_is_written_only_after_its_dead_letters_are_acknowledged() -> No
     producer = _RecordingProducer()
     service = IngestService(runtime, producer)  # type: ignore[arg-type]
     tp = TopicPartition("unit.cc.contacts", 0)
-    service.states[tp] = service._new_state(tp)  # noqa: SLF001 - the unit under test
+    service.states[tp] = runtime.source_state(source_id(tp))
     good = orjson.dumps(
         {**OFFER, "event_id": "e1", "contact_id": "c1", "occurred_at": "2026-11-02T09:00:00+00:00"}
     )

@@ -15,7 +15,7 @@ import pytest
 from aiokafka import TopicPartition
 from prometheus_client import generate_latest
 
-from streams.pipeline.ingest import IngestService, encode_partial
+from streams.pipeline.ingest import IngestService, encode_partial, source_id
 from streams.pipeline.runtime import Runtime
 from streams.settings import load_settings
 
@@ -101,7 +101,7 @@ def test_folded_counted_merged_and_exported_without_identifiers(
     results = []
     for topic in EVENTS:
         tp = TopicPartition(f"unit.{topic}", 0)
-        state = service._new_state(tp)  # noqa: SLF001 - the unit under test
+        state = runtime.source_state(source_id(tp))
         raw = _raw_messages(topic)
         result = state.fold(enumerate(raw))
         assert result.accepted, topic

@@ -7,27 +7,34 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
+from streams.kpi.ingest import PartitionState
 from streams.pipeline import snapshots
 from streams.pipeline.ingest import encode_partial
 from streams.pipeline.runtime import Runtime
 from streams.settings import load_settings
 from streams.simulate.runner import simulate_batch
 
+States = dict[str, PartitionState]
+
 
 @pytest.fixture(scope="module")
-def folded() -> Runtime:
-    """A runtime whose merger and resume states hold a day of simulated traffic."""
+def traffic() -> tuple[Runtime, States]:
+    """A runtime whose merger holds a day of simulated traffic, and the resume states."""
     runtime = Runtime(load_settings(topic_prefix="unit."))
     events = simulate_batch(datetime(2026, 11, 2, 6, tzinfo=UTC), seed=5, count=6000, rate=0.5)
-    states = {}
+    states: States = {}
     for n, (topic, _key, value) in enumerate(events):
         source = f"unit.{topic}:0"
         state = states.get(source) or states.setdefault(source, runtime.source_state(source))
         result = state.fold([(n, orjson.dumps(value))])
         partial = encode_partial(state, result)
         runtime.merger.apply(source, orjson.loads(partial[: partial.index(b"\n")]))
-    runtime.states = states  # type: ignore[attr-defined]
-    return runtime
+    return runtime, states
+
+
+@pytest.fixture(scope="module")
+def folded(traffic: tuple[Runtime, States]) -> Runtime:
+    return traffic[0]
 
 
 def _load(values: list[bytes], runtime: Runtime) -> snapshots.Loader:
@@ -55,8 +62,10 @@ def test_a_loaded_merger_has_the_same_windows_values_and_watermarks(folded: Runt
         assert fresh.dirty[window] == set(merger.windows[window])
 
 
-def test_resume_states_come_back_through_the_book_with_their_offsets(folded: Runtime) -> None:
-    states = folded.states  # type: ignore[attr-defined]
+def test_resume_states_come_back_through_the_book_with_their_offsets(
+    traffic: tuple[Runtime, States],
+) -> None:
+    folded, states = traffic
     assert any(state.tickets for state in states.values()), "reply memory should be exercised"
     sources = {source: (state, 7) for source, state in states.items()}
     fresh = Runtime(load_settings(topic_prefix="unit."))
