@@ -359,42 +359,15 @@ def summary(results: dict[str, Any]) -> list[list[str]]:
     rows = []
     good = {k: v for k, v in results.items() if isinstance(v, dict) and "error" not in v}
     tp = good.get("throughput", {})
-    if tp.get("ratio_raw") is not None:
-        rows.append(
-            [
-                "full pipeline vs raw consumer",
-                ">= 0.5x",
-                f"{tp['ratio_raw']:.2f}x",
-                verdict(tp["ratio_raw"] >= GOALS["raw"]),
-            ]
-        )
-    if tp.get("ratio_raw_scraped") is not None:
-        rows.append(
-            [
-                "  same, /metrics polled every 0.2 s (2')",
-                ">= 0.5x",
-                f"{tp['ratio_raw_scraped']:.2f}x",
-                verdict(tp["ratio_raw_scraped"] >= GOALS["raw"]),
-            ]
-        )
-    if tp.get("ratio_faust") is not None:
-        rows.append(
-            [
-                "full pipeline vs Faust baseline",
-                ">= 20x",
-                f"{tp['ratio_faust']:.1f}x",
-                verdict(tp["ratio_faust"] >= GOALS["faust"]),
-            ]
-        )
-    if tp.get("ratio_faust_scraped") is not None:
-        rows.append(
-            [
-                "  same, /metrics polled every 0.2 s (2')",
-                ">= 20x",
-                f"{tp['ratio_faust_scraped']:.1f}x",
-                verdict(tp["ratio_faust_scraped"] >= GOALS["faust"]),
-            ]
-        )
+    ratios = (
+        ("ratio_raw", "full pipeline vs raw consumer", "raw", ">= 0.5x", 2),
+        ("ratio_raw_scraped", "  same, /metrics polled every 0.2 s (2')", "raw", ">= 0.5x", 2),
+        ("ratio_faust", "full pipeline vs Faust baseline", "faust", ">= 20x", 1),
+        ("ratio_faust_scraped", "  same, /metrics polled every 0.2 s (2')", "faust", ">= 20x", 1),
+    )
+    for key, label, goal, target, digits in ratios:
+        if tp.get(key) is not None:
+            rows.append([label, target, f"{tp[key]:.{digits}f}x", verdict(tp[key] >= GOALS[goal])])
     fresh = good.get("freshness")
     if fresh:
         ok = fresh["p99_s"] < GOALS["fresh_p99_s"] and fresh["markers_seen"] == fresh["markers"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -44,7 +43,7 @@ from streams.events.models import INPUT_TOPICS
 from streams.pipeline.runtime import Runtime
 from streams.settings import load_settings
 from streams.simulate.runner import simulate_batch
-from tests.integration.harness import WorkerProcess
+from tests.integration.harness import WorkerProcess, terminate
 
 SIM_RATE = 10.0
 """Simulated events per second: 200k events span about five and a half hours."""
@@ -381,12 +380,7 @@ def faust_baseline(
             read, progress, interval, timeout=90 + cap_seconds, alive=lambda: process.poll() is None
         )
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        terminate(process)
     timings = {
         "first_counted_s": (progress.first_time or float("nan")) - started,
         "measured_s": (progress.last_time or 0.0) - (progress.first_time or 0.0),

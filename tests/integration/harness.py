@@ -61,14 +61,8 @@ class WorkerProcess:
 
     def stop(self, kill: bool = False) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        if process is not None:
+            terminate(process, signal.SIGKILL if kill else signal.SIGTERM, 30)
 
     def metrics_text(self) -> str:
         url = f"http://127.0.0.1:{self.port}/metrics"
@@ -88,6 +82,20 @@ class WorkerProcess:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def terminate(
+    process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, grace: float = 20
+) -> None:
+    """Send ``sig`` to a running process and wait; SIGKILL it after ``grace`` seconds."""
+    if process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
 
 
 def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.5) -> Any:

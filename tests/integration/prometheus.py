@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import subprocess
 import time
 import urllib.error
@@ -26,6 +25,7 @@ import pytest
 import yaml
 
 from streams.broker import free_port
+from tests.integration.harness import terminate
 
 MISSING = "prometheus not found: apt-get install prometheus (make test installs it)"
 
@@ -128,14 +128,8 @@ class PrometheusServer:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        if process is not None:
+            terminate(process)
 
     def __enter__(self) -> PrometheusServer:
         return self.start()

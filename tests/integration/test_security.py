@@ -36,6 +36,16 @@ COUNTERS = (
 )
 
 
+def _scram_env(password: str) -> dict[str, str]:
+    """Worker settings for SASL_PLAINTEXT with SCRAM-SHA-512 as user ``cckpi``."""
+    return {
+        SECURITY_ENV + "PROTOCOL": "SASL_PLAINTEXT",
+        SECURITY_ENV + "SASL_MECHANISM": "SCRAM-SHA-512",
+        SECURITY_ENV + "SASL_USERNAME": "cckpi",
+        SECURITY_ENV + "SASL_PASSWORD": password,
+    }
+
+
 # ------------------------------------------------------------------ settings
 
 
@@ -308,13 +318,7 @@ def test_a_worker_with_sasl_settings_never_logs_or_exports_the_password(
         broker.bootstrap_servers,
         prefix,
         tmp_path,
-        extra_env={
-            SECURITY_ENV + "PROTOCOL": "SASL_PLAINTEXT",
-            SECURITY_ENV + "SASL_MECHANISM": "SCRAM-SHA-512",
-            SECURITY_ENV + "SASL_USERNAME": "cckpi",
-            SECURITY_ENV + "SASL_PASSWORD": secret,
-            "CCKPI_LOG_LEVEL": "debug",
-        },
+        extra_env={**_scram_env(secret), "CCKPI_LOG_LEVEL": "debug"},
     ).start()
     try:
         wait_until(lambda: "Sasl" in worker.log_text(), 60, "the SASL failure to be logged")
@@ -396,12 +400,7 @@ def test_an_authenticated_worker_against_tansu_with_scram(tmp_path: Path) -> Non
             bootstrap,
             prefix,
             tmp_path,
-            extra_env={
-                SECURITY_ENV + "PROTOCOL": "SASL_PLAINTEXT",
-                SECURITY_ENV + "SASL_MECHANISM": "SCRAM-SHA-512",
-                SECURITY_ENV + "SASL_USERNAME": "cckpi",
-                SECURITY_ENV + "SASL_PASSWORD": password,
-            },
+            extra_env=_scram_env(password),
         ).start()
         wait_until(lambda: "assigned" in worker.log_text(), 90, "the worker's assignment")
         event = {
