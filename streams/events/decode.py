@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from streams.events.models import TOPIC_EVENTS, AnyEvent
+from streams.events.models import TOPIC_EVENTS, AnyEvent, TicketTimed
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,25 @@ _RANGE_ERRORS = {
 }
 _VALUE_ERRORS = {"literal_error", "enum"}
 _MAX_DETAIL = 300
+_NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?$")
+"""A date-time that would match the models' pattern but for its missing offset."""
+EARLIEST = 0.0
+LATEST = datetime(3000, 1, 1, tzinfo=UTC).timestamp()
+"""Event times are in [EARLIEST, LATEST): 1970..2999 (a year-9999 event would poison
+the watermark)."""
+
+Decoded = tuple[AnyEvent, float]
+"""A valid event and its ``occurred_at`` in epoch seconds."""
+
+
+def epoch(text: str) -> float:
+    """Epoch seconds of a timestamp the models' RFC 3339 pattern accepted.
+
+    Raises ValueError when it names no real instant (30 February, second 60, offset
+    beyond 24 h) and OverflowError when it lies outside what datetime can represent.
+    """
+    # RFC 3339 allows a lower-case t and z, which fromisoformat does not.
+    return datetime.fromisoformat(text.upper()).timestamp()
 
 
 def raw_text(raw: bytes) -> str:
@@ -71,13 +92,19 @@ def raw_text(raw: bytes) -> str:
         return "base64:" + base64.b64encode(raw).decode("ascii")
 
 
-def _strict_json(raw: bytes) -> bool:
-    """Whether ``raw`` parses as RFC 8259 JSON (orjson refuses NaN and Infinity)."""
+_N, _I = ord("N"), ord("I")
+
+
+def _nan_or_infinity(raw: bytes) -> bool:
+    """Whether ``raw`` mentions NaN or Infinity and is not RFC 8259 JSON (orjson, unlike
+    pydantic's parser, refuses those tokens; either way the message is not JSON)."""
+    if b"NaN" not in raw and b"Infinity" not in raw:
+        return False
     try:
         orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return False
-    return True
+        return True
+    return False
 
 
 def _reason(error: Any, raw: bytes) -> str:
@@ -94,8 +121,9 @@ def _reason(error: Any, raw: bytes) -> str:
         return "unknown_type"
     if kind in ("missing", "union_tag_not_found"):
         return "missing_field"
-    if kind == "timezone_aware":
-        return "naive_timestamp"
+    if kind == "string_pattern_mismatch":  # only timestamps have a pattern
+        text = error.get("input")
+        return "naive_timestamp" if isinstance(text, str) and _NAIVE.match(text) else "wrong_type"
     if kind in _VALUE_ERRORS:
         return "invalid_value"
     if kind in _RANGE_ERRORS:
@@ -110,11 +138,41 @@ def _detail(error: Any) -> str:
         return "type: not an event type of this topic"
     loc = error["loc"]
     where = str(loc[1]) if len(loc) > 1 else "message"
+    if error["type"] == "string_pattern_mismatch":
+        return f"{where}: not an RFC 3339 date-time with an offset"
     return f"{where}: {error['msg']}"[:_MAX_DETAIL]
 
 
+def _instant(field: str, text: str) -> float | DeadLetter:
+    """Epoch seconds of a timestamp field, or why it is refused."""
+    try:
+        seconds = epoch(text)
+    except OverflowError:
+        return DeadLetter("out_of_range", f"{field}: outside 1970..2999")
+    except ValueError:
+        return DeadLetter("wrong_type", f"{field}: not a real date-time")
+    if not EARLIEST <= seconds < LATEST:
+        return DeadLetter("out_of_range", f"{field}: outside 1970..2999")
+    return seconds
+
+
+def _timed(event: AnyEvent) -> Decoded | DeadLetter:
+    """The event with its time, once its timestamps are real instants in order."""
+    at = _instant("occurred_at", event.occurred_at)
+    if isinstance(at, DeadLetter):
+        return at
+    if isinstance(event, TicketTimed):
+        created = _instant("created_at", event.created_at)
+        if isinstance(created, DeadLetter):
+            return created
+        if at < created:
+            return DeadLetter("out_of_range", "occurred_at: before created_at")
+    return event, at
+
+
 class Decoder:
-    """Validates the messages of one contract topic."""
+    """Validates the messages of one contract topic: the shape in pydantic's Rust core
+    (the models), then the timestamps as instants (:func:`epoch`)."""
 
     __slots__ = ("_adapter", "_max_bytes")
 
@@ -122,17 +180,19 @@ class Decoder:
         self._adapter: TypeAdapter[AnyEvent] = TypeAdapter(TOPIC_EVENTS[topic])  # type: ignore[arg-type]
         self._max_bytes = max_bytes
 
-    def decode(self, raw: bytes | None) -> AnyEvent | DeadLetter:
+    def decode(self, raw: bytes | None) -> Decoded | DeadLetter:
         if raw is None:
             return DeadLetter("not_json", "empty message (tombstone)")
         if len(raw) > self._max_bytes:
             return DeadLetter("oversize", f"{len(raw)} bytes > {self._max_bytes}")
-        if (b"NaN" in raw or b"Infinity" in raw) and not _strict_json(raw):
-            # pydantic's parser accepts these tokens (in a field it then ignores, too).
+        # pydantic's parser accepts NaN and Infinity (in a field it then ignores, too).
+        # Looking for the bytes N and I first (memchr) is 20x cheaper than for the words.
+        if (_N in raw or _I in raw) and _nan_or_infinity(raw):
             return DeadLetter("not_json", "NaN and Infinity are not JSON (RFC 8259)")
         try:
-            return self._adapter.validate_json(raw)
+            event = self._adapter.validate_json(raw)
         except ValidationError as exc:
-            errors = exc.errors(include_url=False, include_input=False)
-            first = errors[0]
+            # The input is read for the reason only; details never repeat it.
+            first = exc.errors(include_url=False)[0]
             return DeadLetter(_reason(first, raw), _detail(first))
+        return _timed(event)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streams.config import AppConfig
-from streams.events.decode import DeadLetter, Decoder
+from streams.events.decode import DeadLetter, Decoder, epoch
 from streams.events.models import (
     AgentCertified,
     AnyEvent,
@@ -37,6 +37,7 @@ _LABELS: dict[type, tuple[bool, bool]] = {
 }
 """Event type -> (carries a queue, carries an agent): attribute look-ups without getattr."""
 
+_WAITED = (ContactAnswered, ContactAbandoned)
 # (hour window start, team, channel, queue, agent): the finest cell an event counts in.
 HourKey = tuple[int, str, str, str | None, str | None]
 NEG_INF = float("-inf")
@@ -60,7 +61,8 @@ class BatchResult:
     accepted: Counter[str] = field(default_factory=Counter)
     duplicates: int = 0
     late: int = 0
-    waits: list[tuple[str, str, float]] = field(default_factory=list)
+    waits: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    """(team, queue) -> the waits of its answered and abandoned contacts."""
     new_ids: list[tuple[str, float]] = field(default_factory=list)
     tickets: dict[str, TicketMemory | None] = field(default_factory=dict)
 
@@ -100,18 +102,19 @@ class PartitionState:
         grace = self._settings.grace_seconds
         starts = self._clock.starts
         hour_end = self._clock.end
+        add = self._folder.add
         for offset, raw in records:
             if self.next_offset is not None and offset < self.next_offset:
                 continue
             self.next_offset = offset + 1
-            event = self._decoder.decode(raw)
-            if isinstance(event, DeadLetter):
-                result.dead_letters.append((offset, raw or b"", event))
+            decoded = self._decoder.decode(raw)
+            if isinstance(decoded, DeadLetter):
+                result.dead_letters.append((offset, raw or b"", decoded))
                 continue
+            event, ts = decoded
             if event.event_id in self.seen:
                 result.duplicates += 1
                 continue
-            ts = event.occurred_at.timestamp()
             hour = starts(ts)[HOUR]
             if hour_end(HOUR, hour) + grace <= self.watermark:
                 detail = f"hour window {self._clock.iso(hour)} is final"
@@ -137,9 +140,15 @@ class PartitionState:
             if agent is not None and isinstance(event, TicketReplied) and event.author != "agent":
                 agent = None
             key: HourKey = (hour, event.team, event.channel, queue, agent)
-            _add(hours, key, self._folder.contributions(event, ts))
-            if isinstance(event, ContactAnswered | ContactAbandoned):
-                result.waits.append((event.team, event.queue, event.wait_seconds))
+            cell = hours.get(key)
+            if cell is None:
+                cell = hours[key] = new_cell()
+            add(event, ts, cell)
+            if isinstance(event, _WAITED):
+                waits = result.waits.get((event.team, event.queue))
+                if waits is None:
+                    waits = result.waits[(event.team, event.queue)] = []
+                waits.append(event.wait_seconds)
         self._expire(result)
         return result
 
@@ -162,7 +171,7 @@ class PartitionState:
             event.agent,
             event.team,
             event.channel,
-            event.created_at.timestamp(),
+            epoch(event.created_at),
         )
         added, gone = memory.add(message, self.watermark)
         result.tickets[event.ticket_id] = memory

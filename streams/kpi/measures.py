@@ -21,9 +21,10 @@ from __future__ import annotations
 import struct
 from array import array
 from collections.abc import Callable, Iterable, Mapping
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from streams.config import AppConfig
+from streams.events.decode import epoch
 from streams.events.models import (
     AnyEvent,
     ContactAbandoned,
@@ -33,7 +34,9 @@ from streams.events.models import (
     QaEvaluated,
     SurveyCsat,
     SurveyNps,
+    TicketCreated,
     TicketReopened,
+    TicketReplied,
     TicketSolved,
 )
 from streams.kpi.business_hours import BusinessCalendar
@@ -154,8 +157,7 @@ def wait_max(cell: Measures) -> float | None:
 def add_items(target: Measures, items: Iterable[tuple[int, float]]) -> None:
     """Fold contributions ``(slot, value in natural units)`` into ``target``."""
     for slot, value in items:
-        if slot >= len(target):
-            target.extend(_EMPTY[len(target) : slot + 1])
+        reach(target, slot)
         if slot == WAIT_MAX:
             key = max_key(value)
             if key > target[slot]:
@@ -199,64 +201,127 @@ def as_names(cell: Measures) -> dict[str, float]:
     return out
 
 
+def reach(cell: Measures, slot: int) -> None:
+    """Extend ``cell`` so that ``slot`` exists."""
+    if len(cell) <= slot:
+        cell.extend(_EMPTY[len(cell) : slot + 1])
+
+
+def raise_max(cell: Measures, value: float) -> None:
+    """Fold ``value`` into the max measure of a cell that reaches it."""
+    key = max_key(value)
+    if key > cell[WAIT_MAX]:
+        cell[WAIT_MAX] = key
+
+
+Adder = Callable[[Any, float, Measures], None]
+
+
 class MeasureFolder:
-    """Turns validated events into measure contributions (reply samples excluded)."""
+    """Adds a validated event to its cell (reply samples excluded).
+
+    One method per event type writes its slots in place: counts add the constant
+    :data:`SCALE`, only natural-unit values are rounded, and no list of
+    contributions is built per event (docs/performance.md, "Trim the fold"). A cell
+    is extended as far as the highest slot the event type writes.
+    """
 
     def __init__(self, config: AppConfig, calendars: Callable[[str], BusinessCalendar]) -> None:
         self._config = config
         self._calendar = calendars
+        self._adders: dict[type, Adder] = {
+            ContactOffered: self._offered,
+            ContactAnswered: self._answered,
+            ContactAbandoned: self._abandoned,
+            ContactCompleted: self._completed,
+            TicketCreated: self._ticket_event,
+            TicketReplied: self._ticket_event,
+            TicketSolved: self._solved,
+            TicketReopened: self._reopened,
+            SurveyNps: self._nps,
+            SurveyCsat: self._csat,
+            QaEvaluated: self._qa,
+        }
 
-    def contributions(self, event: AnyEvent, ts: float) -> Contribution:
-        if isinstance(event, ContactOffered):
-            return [(C_EVENTS, 1), (OFFERED, 1)]
-        if isinstance(event, ContactAnswered):
-            queue = self._config.queue(event.queue)
-            wait = event.wait_seconds
-            in_sl = 1.0 if wait <= queue.service_level_seconds else 0.0
-            return [
-                (C_EVENTS, 1),
-                (ANSWERED, 1),
-                (ANSWERED_SL, in_sl),
-                (ASA_SUM, wait),
-                (WAIT_N, 1),
-                (WAIT_MAX, wait),
-            ]
-        if isinstance(event, ContactAbandoned):
-            queue = self._config.queue(event.queue)
-            wait = event.wait_seconds
-            if event.reason not in (None, "hangup"):
-                kind = EXITED
-            elif wait < queue.short_abandon_seconds:
-                kind = SHORT_ABANDONS
-            else:
-                kind = ABANDONED
-            return [(C_EVENTS, 1), (kind, 1), (WAIT_N, 1), (WAIT_MAX, wait)]
-        if isinstance(event, ContactCompleted):
-            handle = event.talk_seconds + (event.hold_seconds or 0) + (event.wrap_seconds or 0)
-            out: Contribution = [(C_EVENTS, 1), (COMPLETED, 1), (HANDLE_SUM, handle)]
-            if event.resolved is not None:
-                out += [(RESOLVED_KNOWN, 1), (RESOLVED, 1.0 if event.resolved else 0.0)]
-            return out
-        if isinstance(event, TicketSolved):
-            created = event.created_at.timestamp()
-            business = self._calendar(event.team).business_seconds(created, ts)
-            return [
-                (T_EVENTS, 1),
-                (SOLVED, 1),
-                (RES_CAL, ts - created),
-                (RES_BUS, business),
-            ]
-        if isinstance(event, TicketReopened):
-            return [(T_EVENTS, 1), (REOPENED, 1)]
-        if isinstance(event, SurveyNps):
-            score = event.score
-            return [
-                (NPS_N, 1),
-                (NPS_PROM, 1.0 if score >= 9 else 0.0),
-                (NPS_DET, 1.0 if score <= 6 else 0.0),
-            ]
-        if isinstance(event, SurveyCsat):
-            return [(CSAT_N, 1), (CSAT_SAT, 1.0 if event.score >= 4 else 0.0)]
-        if isinstance(event, QaEvaluated):
-            return [(QA_N, 1), (QA_SUM, event.score)]
-        return [(T_EVENTS, 1)]
+    def add(self, event: AnyEvent, ts: float, cell: Measures) -> None:
+        """Add ``event`` (occurred at epoch ``ts``) to ``cell``; certifications have no cell."""
+        self._adders[type(event)](event, ts, cell)
+
+    def _offered(self, event: ContactOffered, ts: float, cell: Measures) -> None:
+        reach(cell, OFFERED)
+        cell[C_EVENTS] += SCALE
+        cell[OFFERED] += SCALE
+
+    def _answered(self, event: ContactAnswered, ts: float, cell: Measures) -> None:
+        wait = event.wait_seconds
+        reach(cell, WAIT_MAX)
+        cell[C_EVENTS] += SCALE
+        cell[ANSWERED] += SCALE
+        if wait <= self._config.queue(event.queue).service_level_seconds:
+            cell[ANSWERED_SL] += SCALE
+        cell[ASA_SUM] += round(wait * SCALE)
+        cell[WAIT_N] += SCALE
+        raise_max(cell, wait)
+
+    def _abandoned(self, event: ContactAbandoned, ts: float, cell: Measures) -> None:
+        wait = event.wait_seconds
+        if event.reason not in (None, "hangup"):
+            kind = EXITED
+        elif wait < self._config.queue(event.queue).short_abandon_seconds:
+            kind = SHORT_ABANDONS
+        else:
+            kind = ABANDONED
+        reach(cell, kind)
+        cell[C_EVENTS] += SCALE
+        cell[kind] += SCALE
+        cell[WAIT_N] += SCALE
+        raise_max(cell, wait)
+
+    def _completed(self, event: ContactCompleted, ts: float, cell: Measures) -> None:
+        handle = event.talk_seconds + (event.hold_seconds or 0) + (event.wrap_seconds or 0)
+        resolved = event.resolved
+        reach(cell, HANDLE_SUM if resolved is None else RESOLVED)
+        cell[C_EVENTS] += SCALE
+        cell[COMPLETED] += SCALE
+        cell[HANDLE_SUM] += round(handle * SCALE)
+        if resolved is not None:
+            cell[RESOLVED_KNOWN] += SCALE
+            if resolved:
+                cell[RESOLVED] += SCALE
+
+    def _ticket_event(self, event: AnyEvent, ts: float, cell: Measures) -> None:
+        reach(cell, T_EVENTS)
+        cell[T_EVENTS] += SCALE
+
+    def _solved(self, event: TicketSolved, ts: float, cell: Measures) -> None:
+        created = epoch(event.created_at)
+        business = self._calendar(event.team).business_seconds(created, ts)
+        reach(cell, RES_BUS)
+        cell[T_EVENTS] += SCALE
+        cell[SOLVED] += SCALE
+        cell[RES_CAL] += round((ts - created) * SCALE)
+        cell[RES_BUS] += round(business * SCALE)
+
+    def _reopened(self, event: TicketReopened, ts: float, cell: Measures) -> None:
+        reach(cell, REOPENED)
+        cell[T_EVENTS] += SCALE
+        cell[REOPENED] += SCALE
+
+    def _nps(self, event: SurveyNps, ts: float, cell: Measures) -> None:
+        reach(cell, NPS_DET)
+        cell[NPS_N] += SCALE
+        if event.score >= 9:
+            cell[NPS_PROM] += SCALE
+        elif event.score <= 6:
+            cell[NPS_DET] += SCALE
+
+    def _csat(self, event: SurveyCsat, ts: float, cell: Measures) -> None:
+        reach(cell, CSAT_SAT)
+        cell[CSAT_N] += SCALE
+        if event.score >= 4:
+            cell[CSAT_SAT] += SCALE
+
+    def _qa(self, event: QaEvaluated, ts: float, cell: Measures) -> None:
+        reach(cell, QA_SUM)
+        cell[QA_N] += SCALE
+        cell[QA_SUM] += round(event.score * SCALE)

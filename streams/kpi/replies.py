@@ -43,10 +43,13 @@ class TicketMemory:
             return [], []
         self.messages.insert(at, message)
         fresh = walk(self.messages)
-        # Multisets: two replies can give equal samples (same instant, agent and wait).
-        now, before = Counter(fresh), Counter(self.samples)
+        before = self.samples
         self.samples = fresh
-        return list((now - before).elements()), list((before - now).elements())
+        if fresh[: len(before)] == before:  # the usual case: a message after the others
+            return fresh[len(before) :], []
+        # Multisets: two replies can give equal samples (same instant, agent and wait).
+        now, was = Counter(fresh), Counter(before)
+        return list((now - was).elements()), list((was - now).elements())
 
     def to_json(self) -> list[Any]:
         return [self.messages, self.last_seen]

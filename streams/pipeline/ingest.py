@@ -153,8 +153,10 @@ class IngestService:
                 metrics.duplicate.labels(topic).inc(result.duplicates)
             if result.late:
                 metrics.late.labels(topic).inc(result.late)
-            for team, queue, wait in result.waits:
-                metrics.queue_wait.labels(team, queue).observe(wait)
+            for (team, queue), waits in result.waits.items():
+                histogram = metrics.queue_wait.labels(team, queue)  # once per queue, not per wait
+                for wait in waits:
+                    histogram.observe(wait)
             metrics.batch_events.observe(size)
             if state.watermark > self._watermark:
                 self._watermark = state.watermark

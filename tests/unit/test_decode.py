@@ -88,12 +88,19 @@ MODEL_OF = {
 }
 
 
-def decode(event: dict[str, Any] | bytes, topic: str | None = None, max_bytes: int = 65536) -> Any:
+def decoded(event: dict[str, Any] | bytes, topic: str | None = None, max_bytes: int = 65536) -> Any:
+    """(event, occurred_at in epoch seconds), or the dead letter."""
     if event is None or isinstance(event, bytes):
         return Decoder(topic or "cc.contacts", max_bytes).decode(event)
     if topic is None:
         topic = topic_of(event) if event.get("type") in MODEL_OF else "cc.contacts"
     return Decoder(topic, max_bytes).decode(orjson.dumps(event))
+
+
+def decode(event: dict[str, Any] | bytes, topic: str | None = None, max_bytes: int = 65536) -> Any:
+    """The event, or the dead letter."""
+    result = decoded(event, topic, max_bytes)
+    return result if isinstance(result, DeadLetter) else result[0]
 
 
 def changed(event: dict[str, Any], **fields: Any) -> dict[str, Any]:
@@ -115,10 +122,10 @@ def letter(event: dict[str, Any] | bytes, topic: str | None = None) -> DeadLette
 
 @pytest.mark.parametrize("event", VALID, ids=lambda e: e["event_id"])
 def test_every_event_type_is_accepted(event: dict[str, Any]) -> None:
-    result = decode(event)
+    result, at = decoded(event)
     assert isinstance(result, MODEL_OF[event["type"]])
     assert result.event_id == event["event_id"]
-    assert result.occurred_at.timestamp() == T0
+    assert at == T0
 
 
 def test_every_type_and_topic_is_covered() -> None:
@@ -142,9 +149,16 @@ def test_unknown_extra_fields_are_ignored() -> None:
 
 def test_offsets_and_z_are_aware() -> None:
     base = VALID[0]
-    z = decode(changed(base, occurred_at="2026-11-02T00:00:00Z"))
-    shifted = decode(changed(base, occurred_at="2026-11-02T02:00:00+02:00"))
-    assert z.occurred_at.timestamp() == shifted.occurred_at.timestamp() == T0
+    times = [
+        decoded(changed(base, occurred_at=text))[1]
+        for text in (
+            "2026-11-02T00:00:00Z",
+            "2026-11-02T02:00:00+02:00",
+            "2026-11-01t19:00:00-05:00",
+            "2026-11-02 00:00:00.000z",
+        )
+    ]
+    assert times == [T0] * 4
 
 
 ANSWER = VALID[1]
@@ -175,6 +189,28 @@ NPS = VALID[11]
         pytest.param(changed(ANSWER, contact_id=4711), None, "wrong_type", id="id-int"),
         pytest.param(changed(ANSWER, wait_seconds=[1]), None, "wrong_type", id="wait-list"),
         pytest.param(changed(ANSWER, occurred_at="yesterday"), None, "wrong_type", id="time-text"),
+        pytest.param(changed(ANSWER, occurred_at=1762041600), None, "wrong_type", id="time-number"),
+        pytest.param(
+            changed(ANSWER, occurred_at="2026-02-30T10:00:00Z"), None, "wrong_type", id="feb-30"
+        ),
+        pytest.param(
+            changed(ANSWER, occurred_at="2026-11-02T23:59:60Z"), None, "wrong_type", id="second-60"
+        ),
+        pytest.param(
+            changed(ANSWER, occurred_at="2026-11-02T10:00Z"), None, "wrong_type", id="no-seconds"
+        ),
+        pytest.param(
+            changed(ANSWER, occurred_at="1969-12-31T23:59:59Z"), None, "out_of_range", id="1969"
+        ),
+        pytest.param(
+            changed(ANSWER, occurred_at="1970-01-01T00:30:00+01:00"), None, "out_of_range", id="-1h"
+        ),
+        pytest.param(
+            changed(ANSWER, occurred_at="3000-01-01T00:00:00Z"), None, "out_of_range", id="3000"
+        ),
+        pytest.param(
+            changed(ANSWER, occurred_at="0000-01-01T00:00:00Z"), None, "wrong_type", id="year-0"
+        ),
         pytest.param(changed(NPS, score=9.5), None, "wrong_type", id="nps-float"),
         pytest.param(changed(NPS, score="9"), None, "wrong_type", id="nps-text"),
         pytest.param(changed(ANSWER, channel="fax"), None, "invalid_value", id="channel-fax"),
@@ -213,7 +249,9 @@ def test_dead_letter_reasons(message: Any, topic: str | None, reason: str) -> No
 
 def test_oversize_is_checked_before_parsing() -> None:
     message = orjson.dumps(ANSWER)
-    assert isinstance(Decoder("cc.contacts", len(message)).decode(message), models.ContactAnswered)
+    assert isinstance(
+        Decoder("cc.contacts", len(message)).decode(message)[0], models.ContactAnswered
+    )
     found = Decoder("cc.contacts", len(message) - 1).decode(message)
     assert found == DeadLetter("oversize", f"{len(message)} bytes > {len(message) - 1}")
 
