@@ -178,6 +178,29 @@ def merge_into(target: Measures, delta: Measures) -> None:
             target[slot] += value
 
 
+Delta: TypeAlias = tuple[list[tuple[int, int]], int, int]
+"""A cell prepared for merging into many: (non-zero additive slots, max key, length)."""
+
+
+def delta_of(cell: Measures) -> Delta:
+    """``cell`` as a :data:`Delta`: a partial's hour cell merges into about 30 cells
+    (every scope, hour to month), so its zeros and its max slot are sorted out once."""
+    additive = [(slot, value) for slot, value in enumerate(cell) if value and slot != WAIT_MAX]
+    top = cell[WAIT_MAX] if len(cell) > WAIT_MAX else ABSENT
+    return additive, top, len(cell)
+
+
+def merge_delta(target: Measures, delta: Delta) -> None:
+    """Fold a :func:`delta_of` into a cell: the same as :func:`merge_into` of its cell."""
+    additive, top, length = delta
+    if len(target) < length:
+        target.extend(_EMPTY[len(target) : length])
+    for slot, value in additive:
+        target[slot] += value
+    if length > WAIT_MAX and top > target[WAIT_MAX]:
+        target[WAIT_MAX] = top
+
+
 def from_names(measures: Mapping[str, float]) -> Measures:
     """A cell from stored measures by name (partials written before the slot layout)."""
     cell = new_cell()

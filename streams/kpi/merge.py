@@ -26,7 +26,7 @@ from streams.kpi.catalogue import (
     to_team_name,
 )
 from streams.kpi.derive import derive
-from streams.kpi.measures import Measures, from_names, merge_into
+from streams.kpi.measures import Measures, delta_of, from_names, merge_delta
 from streams.kpi.windows import WindowClock
 
 Scope = tuple[tuple[str, str], ...]
@@ -134,12 +134,13 @@ class Merger:
         if cells is None:
             cells = self.windows[window] = {}
         dirty = self.dirty[window]
+        prepared = delta_of(delta)
         for scope in scopes:
             cell = cells.get(scope)
             if cell is None:
                 cells[scope] = array("q", delta)
             else:
-                merge_into(cell, delta)
+                merge_delta(cell, prepared)
             dirty.add(scope)
 
     @property

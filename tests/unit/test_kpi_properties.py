@@ -23,9 +23,11 @@ from streams.config import parse_config
 from streams.kpi.measures import (
     ABSENT,
     as_names,
+    delta_of,
     from_names,
     max_key,
     max_value,
+    merge_delta,
     merge_into,
     new_cell,
 )
@@ -441,6 +443,20 @@ def test_cell_merge_is_associative_and_commutative(
             else:
                 want[name] = want.get(name, 0) + value
     assert left == {n: v for n, v in want.items() if v or n == "wait_max"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(target=cells(), delta=cells(), shorter=st.booleans())
+def test_a_prepared_delta_merges_like_its_cell(
+    target: dict[str, float], delta: dict[str, float], shorter: bool
+) -> None:
+    into, prepared = from_names(target), from_names(delta)
+    if shorter and len(prepared) > 3:
+        del prepared[3:]  # a cell ends after its highest used slot
+    want = array("q", into)
+    merge_into(want, prepared)
+    merge_delta(into, delta_of(prepared))
+    assert into == want
 
 
 @settings(max_examples=300, deadline=None)
