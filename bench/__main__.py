@@ -142,6 +142,8 @@ def run_throughput(
         runs.append((rate, timings))
     log("throughput: raw consumer again (noise check)")
     raw.append(raw_ceiling(bootstrap, prefixes[0], len(dataset)))
+    log("throughput: raw consumer + validation only")
+    validated = raw_ceiling(bootstrap, prefixes[0], len(dataset), validate=True)
     log("throughput: fold only, in-process")
     fold = fold_only(dataset)
     baseline = None
@@ -167,6 +169,8 @@ def run_throughput(
         pipeline_scraped=vars(scraped),
         pipeline_scraped_timings=scraped_timings,
         fold=vars(fold),
+        validated=vars(validated),
+        ratio_validated_raw=_ratio(validated.rate, best.rate),
         baseline=vars(baseline) if baseline else None,
         ratio_raw=_ratio(pipeline.rate, best.rate),
         ratio_faust=_ratio(pipeline.rate, b),
@@ -206,6 +210,15 @@ def run_throughput(
             ["(3)", baseline.name, fmt(baseline.rate), fmt(baseline.cpu_us, 1), baseline.note]
         )
     rows.append(["( )", fold.name, fmt(fold.rate), fmt(fold.cpu_us, 1), "PartitionState.fold only"])
+    rows.append(
+        [
+            "(1v)",
+            validated.name,
+            fmt(validated.rate),
+            fmt(validated.cpu_us, 1),
+            f"{fmt(out['ratio_validated_raw'], 2)}x of (1): the floor of any validating pipeline",
+        ]
+    )
     print()
     print(f"Throughput: {len(dataset):,} simulated events on 5 topics x 4 partitions, one broker")
     print(table(rows, ["", "measurement", "events/s", "CPU us/event", "note"]))

@@ -4,7 +4,9 @@
 2. cckpi's full pipeline: a real ``cckpi worker`` process started once the events wait
    on its input topics, timed from its first counted batch to its last;
 3. the idiomatic Faust baseline (bench/faust_baseline.py), timed the same way;
-plus the fold alone, in-process (no Kafka), which shows what the I/O around it costs.
+plus the fold alone, in-process (no Kafka), which shows what the I/O around it costs, and
+the raw consumer validating every event with cckpi's decoder (no KPIs): the floor under
+any pipeline that validates what the contract asks.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from bench.common import (
     settings_for,
 )
 from streams.broker import free_port
+from streams.events.decode import Decoder
 from streams.events.models import INPUT_TOPICS
 from streams.pipeline.runtime import Runtime
 from streams.settings import load_settings
@@ -118,7 +121,15 @@ def fold_only(dataset: Dataset, batch: int = 20000) -> Rate:
 # ---------------------------------------------------------------- (1) ceiling
 
 
-async def _raw(bootstrap: str, topics: list[str], partitions: int, expected: int) -> Rate:
+RAW = "raw aiokafka + json.loads (ceiling)"
+VALIDATED = "raw aiokafka + cckpi validation only (no KPIs)"
+
+
+async def _raw(
+    bootstrap: str, topics: dict[str, str], partitions: int, expected: int, validate: bool
+) -> Rate:
+    """Read ``topics`` (prefixed name -> contract name) from the start: ``json.loads`` of
+    every value, or with ``validate`` cckpi's own ``Decoder`` (pydantic + timestamps)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
@@ -127,6 +138,8 @@ async def _raw(bootstrap: str, topics: list[str], partitions: int, expected: int
         fetch_max_wait_ms=100,
         max_poll_records=10000,
     )
+    decoders = {t: Decoder(base, 1 << 20) for t, base in topics.items()}
+    name = VALIDATED if validate else RAW
     await consumer.start()
     try:
         tps = [TopicPartition(t, p) for t in topics for p in range(partitions)]
@@ -139,23 +152,28 @@ async def _raw(bootstrap: str, topics: list[str], partitions: int, expected: int
             batches = await consumer.getmany(timeout_ms=1000, max_records=10000)
             if batches and started is None:
                 started, cpu = time.perf_counter(), time.process_time()
-            for messages in batches.values():
-                for message in messages:
-                    json.loads(message.value)
+            for tp, messages in batches.items():
+                if validate:
+                    decode = decoders[tp.topic].decode
+                    for message in messages:
+                        decode(message.value)
+                else:
+                    for message in messages:
+                        json.loads(message.value)
                 seen += len(messages)
         if started is None or cpu is None:
-            return Rate("raw aiokafka + json.loads (ceiling)", seen, None)
+            return Rate(name, seen, None)
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     finally:
         await consumer.stop()
-    return Rate("raw aiokafka + json.loads (ceiling)", seen, seen / wall, cpu / seen * 1e6)
+    return Rate(name, seen, seen / wall, cpu / seen * 1e6)
 
 
-def raw_ceiling(bootstrap: str, prefix: str, expected: int) -> Rate:
+def raw_ceiling(bootstrap: str, prefix: str, expected: int, validate: bool = False) -> Rate:
     """Read the cckpi input topics (the same N events) from the start, no consumer group."""
     settings = load_settings(kafka_bootstrap_servers=bootstrap, topic_prefix=prefix)
-    topics = [settings.topic(t) for t in INPUT_TOPICS]
-    return asyncio.run(_raw(bootstrap, topics, settings.input_partitions, expected))
+    topics = {settings.topic(t): t for t in INPUT_TOPICS}
+    return asyncio.run(_raw(bootstrap, topics, settings.input_partitions, expected, validate))
 
 
 # ---------------------------------------------------------------- (2) cckpi

@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.kpi.catalogue import PERIODS
 from streams.kpi.merge import Window
-from streams.output.records import aggregate_record
+from streams.output.records import aggregate_record, updated_at
 from streams.pipeline import snapshots
 from streams.pipeline.batching import IN_FLIGHT_BYTES, PartitionBatches
 from streams.pipeline.ingest import BARRIER_KEY, IngestService, write_barrier
@@ -263,9 +263,10 @@ class PublishService:
         clock = self.rt.merger.clock
         period, start = window
         start_iso, end_iso = clock.iso(start), clock.iso(clock.end(period, start))
+        name, updated = PERIODS[period], updated_at(now)
         out = []
         for value in self.rt.merger.values(window, scopes):
-            key, record = aggregate_record(value, PERIODS[period], start_iso, end_iso, final, now)
+            key, record = aggregate_record(value, name, start_iso, end_iso, final, updated)
             out.append((key.encode(), orjson.dumps(record)))
         return out
 
