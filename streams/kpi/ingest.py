@@ -38,6 +38,10 @@ _LABELS: dict[type, tuple[bool, bool]] = {
 """Event type -> (carries a queue, carries an agent): attribute look-ups without getattr."""
 
 _WAITED = (ContactAnswered, ContactAbandoned)
+_SAMPLE_SLOTS = {
+    kind: (SLOT[f"{kind}_n"], SLOT[f"{kind}_cal"], SLOT[f"{kind}_bus"]) for kind in ("fr", "nr")
+}
+"""Reply sample kind -> its (count, calendar seconds, business seconds) slots."""
 # (hour window start, team, channel, queue, agent): the finest cell an event counts in.
 HourKey = tuple[int, str, str, str | None, str | None]
 NEG_INF = float("-inf")
@@ -182,15 +186,11 @@ class PartitionState:
         calendar_seconds = sample.at - sample.start
         business = self._calendar(sample.team).business_seconds(sample.start, sample.at)
         hour = self._clock.starts(sample.at)[HOUR]
-        kind = sample.kind
+        count, calendar, business_slot = _SAMPLE_SLOTS[sample.kind]
         _add(
             hours,
             (hour, sample.team, sample.channel, None, sample.agent),
-            [
-                (SLOT[f"{kind}_n"], sign),
-                (SLOT[f"{kind}_cal"], sign * calendar_seconds),
-                (SLOT[f"{kind}_bus"], sign * business),
-            ],
+            [(count, sign), (calendar, sign * calendar_seconds), (business_slot, sign * business)],
         )
 
     def _expire(self, result: BatchResult) -> None:
