@@ -30,10 +30,37 @@ class Sample:
 
 
 @dataclass(slots=True)
+class Walker:
+    """Where a walk over a ticket's messages stands: first reply given yet, and since
+    when the customer has been waiting for the next one (None: not waiting)."""
+
+    first_done: bool = False
+    wait_start: float | None = None
+
+    def step(self, message: Message) -> Sample | None:
+        """Take the next public message in time order; the sample it gives, if any."""
+        at, _eid, is_agent, agent, team, channel, created = message
+        if not is_agent:
+            if self.wait_start is None:
+                self.wait_start = at
+            return None
+        sample = None
+        if not self.first_done:
+            sample = Sample("fr", at, created, team, channel, agent)
+            self.first_done = True
+        elif self.wait_start is not None:
+            sample = Sample("nr", at, self.wait_start, team, channel, agent)
+        self.wait_start = None
+        return sample
+
+
+@dataclass(slots=True)
 class TicketMemory:
     messages: list[Message] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
     last_seen: float = 0.0
+    walker: Walker = field(default_factory=Walker)
+    """The walk's state after the last message (derived; not checkpointed)."""
 
     def add(self, message: Message, watermark: float) -> tuple[list[Sample], list[Sample]]:
         """Insert a public message; return (new samples, retracted samples)."""
@@ -41,12 +68,18 @@ class TicketMemory:
         at = bisect.bisect_left(self.messages, message[:2])
         if at < len(self.messages) and self.messages[at][:2] == message[:2]:
             return [], []
+        if at == len(self.messages):
+            # The usual case, a message after the others: one more step of the walk.
+            self.messages.append(message)
+            sample = self.walker.step(message)
+            if sample is None:
+                return [], []
+            self.samples.append(sample)
+            return [sample], []
         self.messages.insert(at, message)
-        fresh = walk(self.messages)
+        fresh, self.walker = walk(self.messages)
         before = self.samples
         self.samples = fresh
-        if fresh[: len(before)] == before:  # the usual case: a message after the others
-            return fresh[len(before) :], []
         # Multisets: two replies can give equal samples (same instant, agent and wait).
         now, was = Counter(fresh), Counter(before)
         return list((now - was).elements()), list((was - now).elements())
@@ -58,24 +91,13 @@ class TicketMemory:
     def from_json(cls, data: list[Any]) -> TicketMemory:
         messages = [tuple(m) for m in data[0]]
         memory = cls(messages=messages, last_seen=data[1])
-        memory.samples = walk(memory.messages)
+        memory.samples, memory.walker = walk(memory.messages)
         return memory
 
 
-def walk(messages: list[Message]) -> list[Sample]:
-    """The samples a time-ordered list of public messages gives (docs/semantics.md)."""
-    samples: list[Sample] = []
-    first_done = False
-    wait_start: float | None = None
-    for at, _eid, is_agent, agent, team, channel, created in messages:
-        if not is_agent:
-            if wait_start is None:
-                wait_start = at
-            continue
-        if not first_done:
-            samples.append(Sample("fr", at, created, team, channel, agent))
-            first_done = True
-        elif wait_start is not None:
-            samples.append(Sample("nr", at, wait_start, team, channel, agent))
-        wait_start = None
-    return samples
+def walk(messages: list[Message]) -> tuple[list[Sample], Walker]:
+    """The samples a time-ordered list of public messages gives (docs/semantics.md), and
+    where the walk stands after the last one."""
+    walker = Walker()
+    samples = [s for s in map(walker.step, messages) if s is not None]
+    return samples, walker
