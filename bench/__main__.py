@@ -118,6 +118,7 @@ def run_throughput(
 ) -> None:
     from bench.throughput import (
         cckpi_pipeline,
+        cckpi_workers,
         faust_baseline,
         fold_only,
         make_dataset,
@@ -127,11 +128,11 @@ def run_throughput(
 
     log(f"throughput: simulating {args.events:,} events")
     dataset = make_dataset(args.events, args.seed)
-    prefixes = unique_prefix("tput"), unique_prefix("tput-m")
+    prefixes = unique_prefix("tput"), unique_prefix("tput-m"), unique_prefix("tput-2")
     started = time.monotonic()
-    for prefix in prefixes:  # one copy per cckpi worker: each starts from an empty state
+    for prefix in prefixes:  # one copy per cckpi run: each starts from an empty state
         produce_for_cckpi(bootstrap, prefix, dataset)
-    log(f"throughput: produced twice in {time.monotonic() - started:.1f} s; raw consumer")
+    log(f"throughput: produced 3 copies in {time.monotonic() - started:.1f} s; raw consumer")
     raw = [raw_ceiling(bootstrap, prefixes[0], len(dataset))]
     runs = []
     for prefix, via, interval in ((prefixes[0], "offsets", 0.1), (prefixes[1], "metrics", 0.2)):
@@ -140,6 +141,10 @@ def run_throughput(
             bootstrap, prefix, workdir, len(dataset), dataset.unique, interval, via=via
         )
         runs.append((rate, timings))
+    log("throughput: two cckpi workers of one app (timed once the rebalance settled)")
+    pair, pair_timings = cckpi_workers(
+        bootstrap, prefixes[2], workdir, len(dataset), dataset.unique
+    )
     log("throughput: raw consumer again (noise check)")
     raw.append(raw_ceiling(bootstrap, prefixes[0], len(dataset)))
     log("throughput: raw consumer + validation only")
@@ -176,15 +181,26 @@ def run_throughput(
         ratio_faust=_ratio(pipeline.rate, b),
         ratio_raw_scraped=_ratio(scraped.rate, best.rate),
         ratio_faust_scraped=_ratio(scraped.rate, b),
+        pair=vars(pair),
+        pair_timings=pair_timings,
+        ratio_raw_pair=_ratio(pair.rate, best.rate),
+        ratio_faust_pair=_ratio(pair.rate, b),
         cpu_ratio_raw=_ratio(best.cpu_us, pipeline.cpu_us),
         cpu_ratio_faust=_ratio(baseline.cpu_us if baseline else None, pipeline.cpu_us),
     )
     raw_note = "best of 2 runs: " + " / ".join(fmt(x.rate) for x in raw)
 
     def note(rate: Any, timing: dict[str, float]) -> str:
+        busy = ""
+        if "machine_cores" in timing:
+            busy = (
+                f"; cores busy: worker {timing['worker_cores']:.2f}, "
+                f"machine {timing['machine_cores']:.2f} of {os.cpu_count()}"
+            )
         return rate.note or (
             f"start-up + group joins ({timing['first_counted_s']:.1f} s) excluded; "
             f"{timing['four_counter_sum']:,.0f} counted, {timing['redelivered']:,.0f} redelivered"
+            + busy
         )
 
     rows = [
@@ -205,6 +221,25 @@ def run_throughput(
             + f"; {scraped_timings['scrapes']} scrapes of {scraped_timings['scrape_mean_s']:.3f} s",
         ],
     ]
+    rows.append(
+        [
+            "(2x2)",
+            pair.name,
+            fmt(pair.rate),
+            fmt(pair.cpu_us, 1),
+            pair.note
+            or (
+                f"rebalance settled after {pair_timings['settled_s']:.1f} s, excluded; "
+                f"{pair_timings['four_counter_sum']:,.0f} counted"
+                + (
+                    f"; cores busy: workers {pair_timings['worker_cores']:.2f}, "
+                    f"machine {pair_timings['machine_cores']:.2f} of {os.cpu_count()}"
+                    if "machine_cores" in pair_timings
+                    else ""
+                )
+            ),
+        ]
+    )
     if baseline:
         rows.append(
             ["(3)", baseline.name, fmt(baseline.rate), fmt(baseline.cpu_us, 1), baseline.note]
@@ -227,6 +262,7 @@ def run_throughput(
         f"  ratio (2)/(1) = {fmt(ratio_raw, 2)}x   (goal >= {GOALS['raw']}x)  "
         f"{verdict(ratio_raw >= GOALS['raw'] if ratio_raw else None)}"
         f"   [(2')/(1) {fmt(out['ratio_raw_scraped'], 2)}x; "
+        f"(2x2)/(1) {fmt(out['ratio_raw_pair'], 2)}x; "
         f"CPU-time ratio {fmt(out['cpu_ratio_raw'], 2)}x]"
     )
     if baseline:
@@ -234,6 +270,7 @@ def run_throughput(
             f"  ratio (2)/(3) = {fmt(ratio_faust, 1)}x   (goal >= {GOALS['faust']:.0f}x)  "
             f"{verdict(ratio_faust >= GOALS['faust'] if ratio_faust else None)}"
             f"   [(2')/(3) {fmt(out['ratio_faust_scraped'], 1)}x; "
+            f"(2x2)/(3) {fmt(out['ratio_faust_pair'], 1)}x; "
             f"CPU-time ratio {fmt(out['cpu_ratio_faust'], 1)}x]"
         )
     print(
@@ -377,6 +414,8 @@ def summary(results: dict[str, Any]) -> list[list[str]]:
         ("ratio_raw_scraped", "  same, /metrics polled every 0.2 s (2')", "raw", ">= 0.5x", 2),
         ("ratio_faust", "full pipeline vs Faust baseline", "faust", ">= 20x", 1),
         ("ratio_faust_scraped", "  same, /metrics polled every 0.2 s (2')", "faust", ">= 20x", 1),
+        ("ratio_raw_pair", "two workers, one per core, vs raw (2x2)", "raw", ">= 0.5x", 2),
+        ("ratio_faust_pair", "two workers, one per core, vs Faust (2x2)", "faust", ">= 20x", 1),
     )
     for key, label, goal, target, digits in ratios:
         if tp.get(key) is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
 import re
 import time
 import urllib.request
@@ -199,6 +200,18 @@ def gauge(text: str, name: str, **labels: str) -> float | None:
 
 
 # ---------------------------------------------------------------- processes
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU seconds the whole machine has been busy (every core, every process: all of
+    /proc/stat's first line but idle and iowait); None where there is no /proc."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    ticks = [int(f) for f in fields[:8]]  # user nice system idle iowait irq softirq steal
+    busy = sum(ticks) - ticks[3] - ticks[4]
+    return busy / os.sysconf("SC_CLK_TCK")
 
 
 def proc_status(pid: int) -> dict[str, int]:

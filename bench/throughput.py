@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -35,6 +36,7 @@ from bench.common import (
     declare_cckpi_topics,
     declare_topic,
     fetch,
+    machine_busy_seconds,
     metrics_url,
     poll_until,
     produce_fast,
@@ -190,19 +192,38 @@ def cpu_seconds(pid: int) -> float | None:
 
 @dataclass
 class CpuProgress(Progress):
-    """Progress that also samples the measured process's CPU time at each new count."""
+    """Progress that also samples the measured processes' CPU time at each new count."""
 
-    pid: int = 0
+    pids: tuple[int, ...] = ()
     first_cpu: float | None = None
     last_cpu: float | None = None
+    first_busy: float | None = None
+    last_busy: float | None = None
+    """The whole machine's busy CPU seconds at the same two moments."""
 
     def see(self, now: float, count: float) -> None:
         before_first, before_last = self.first_time, self.last_count
         super().see(now, count)
         if before_first is None and self.first_time is not None:
-            self.first_cpu = cpu_seconds(self.pid)
+            self.first_cpu, self.first_busy = self._cpu(), machine_busy_seconds()
         if count > before_last:
-            self.last_cpu = cpu_seconds(self.pid)
+            self.last_cpu, self.last_busy = self._cpu(), machine_busy_seconds()
+
+    def _cpu(self) -> float | None:
+        """CPU seconds of the measured processes together."""
+        each = [cpu_seconds(pid) for pid in self.pids]
+        return None if None in each else sum(c for c in each if c is not None)
+
+    def cores(self) -> tuple[float, float] | None:
+        """(cores the processes used, cores the whole machine used) over the rate's span."""
+        if self.first_time is None or self.last_time is None:
+            return None
+        wall = self.last_time - self.first_time
+        if wall <= 0 or self.first_cpu is None or self.last_cpu is None:
+            return None
+        if self.first_busy is None or self.last_busy is None:
+            return None
+        return (self.last_cpu - self.first_cpu) / wall, (self.last_busy - self.first_busy) / wall
 
     def cpu_us(self) -> float | None:
         events = self.last_count - self.first_count
@@ -290,7 +311,7 @@ def cckpi_pipeline(
         return sum(v for k, v in last.items() if k != "cc_events_duplicate_total")
 
     offsets = None
-    progress = CpuProgress(expected if via == "offsets" else unique, pid=worker.process.pid)
+    progress = CpuProgress(expected if via == "offsets" else unique, pids=(worker.process.pid,))
     alive = lambda: worker.process is not None and worker.process.poll() is None  # noqa: E731
     try:
         read = scrape
@@ -327,6 +348,9 @@ def cckpi_pipeline(
         "scrapes": len(inside),
         "scrape_mean_s": sum(inside) / len(inside) if inside else float("nan"),
     }
+    cores = progress.cores()
+    if cores is not None:
+        timings["worker_cores"], timings["machine_cores"] = cores
     done = progress.done and timings["judged"] >= unique
     note = "" if done else f"only {timings['judged']:.0f} of {unique} judged"
     source = "committed offsets" if via == "offsets" else f"/metrics every {interval} s"
@@ -338,6 +362,89 @@ def cckpi_pipeline(
         note,
     )
     return rate, timings, worker
+
+
+ASSIGNED = re.compile(r"assigned (\d+) partitions")
+
+
+def _settled(workers: list[WorkerProcess], partitions: int) -> bool:
+    """Whether every worker holds input partitions and together all of them, by the last
+    "assigned N partitions" line each has logged (a rebalance revokes them all first)."""
+    last = [ASSIGNED.findall(worker.log_text()) for worker in workers]
+    return all(last) and sum(int(found[-1]) for found in last) == partitions
+
+
+def cckpi_workers(
+    bootstrap: str,
+    prefix: str,
+    workdir: Path,
+    expected: int,
+    unique: int,
+    count: int = 2,
+    interval: float = 0.1,
+) -> tuple[Rate, dict[str, float]]:
+    """``count`` workers of one app (one ingest group) on the waiting events.
+
+    Start-up and group joins are excluded as for one worker, and so is the
+    rebalance that follows: the rate runs from the first poll of the committed
+    offsets after every worker holds its share of the partitions to the poll that
+    sees all events folded. CPU: the workers' together. At the end the four event
+    counters summed over every worker's /metrics must equal the events sent.
+    """
+    workers = [WorkerProcess(bootstrap, prefix, workdir, config=CONFIG) for _ in range(count)]
+    for worker in workers:
+        worker.start()
+    started = time.monotonic()
+    settings = settings_for(bootstrap, prefix)
+    total = settings.input_partitions * len(INPUT_TOPICS)
+    offsets = CommittedOffsets(
+        bootstrap, f"{workers[0].env['CCKPI_APP_ID']}-ingest", prefix, settings.input_partitions
+    )
+    pids = tuple(w.process.pid for w in workers if w.process is not None)
+    progress = CpuProgress(expected, pids=pids)
+
+    def alive() -> bool:
+        return all(w.process is not None and w.process.poll() is None for w in workers)
+
+    settled = None
+    try:
+        deadline = time.monotonic() + 120
+        while not _settled(workers, total) and time.monotonic() < deadline:
+            if not alive():
+                raise RuntimeError("a worker exited")
+            time.sleep(interval)
+        settled = time.monotonic() - started
+        poll_until(
+            offsets.read, progress, interval, timeout=max(180.0, expected / 2000), alive=alive
+        )
+        judged = 0.0
+        deadline = time.monotonic() + 15
+        while judged < expected and time.monotonic() < deadline:
+            found = [counts(fetch(metrics_url(w.port)) or "") for w in workers]
+            judged = sum(sum(c.values()) for c in found)
+            time.sleep(0.2)
+    finally:
+        offsets.close()
+        for worker in workers:
+            worker.stop()
+    timings = {
+        "settled_s": settled if settled is not None else float("nan"),
+        "first_counted_s": (progress.first_time or float("nan")) - started,
+        "first_poll_count": progress.first_count,
+        "four_counter_sum": judged,
+    }
+    cores = progress.cores()
+    if cores is not None:
+        timings["worker_cores"], timings["machine_cores"] = cores
+    note = "" if progress.done and judged >= expected else f"only {judged:.0f} of {expected} judged"
+    rate = Rate(
+        f"{count} cckpi workers, one app (committed offsets)",
+        int(progress.last_count),
+        progress.rate(),
+        progress.cpu_us(),
+        note,
+    )
+    return rate, timings
 
 
 # ---------------------------------------------------------------- (3) Faust baseline
@@ -381,7 +488,7 @@ def faust_baseline(
         )
     started = time.monotonic()
     target = min(cap_events, len(copy))
-    progress = CpuProgress(target, pid=process.pid)
+    progress = CpuProgress(target, pids=(process.pid,))
     url = f"http://127.0.0.1:{port}/count"
 
     def read() -> float | None:
