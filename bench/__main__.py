@@ -142,9 +142,7 @@ def run_throughput(
         )
         runs.append((rate, timings))
     log("throughput: two cckpi workers of one app (timed once the rebalance settled)")
-    pair, pair_timings = cckpi_workers(
-        bootstrap, prefixes[2], workdir, len(dataset), dataset.unique
-    )
+    pair, pair_timings = cckpi_workers(bootstrap, prefixes[2], workdir, len(dataset))
     log("throughput: raw consumer again (noise check)")
     raw.append(raw_ceiling(bootstrap, prefixes[0], len(dataset)))
     log("throughput: raw consumer + validation only")

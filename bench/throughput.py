@@ -379,7 +379,6 @@ def cckpi_workers(
     prefix: str,
     workdir: Path,
     expected: int,
-    unique: int,
     count: int = 2,
     interval: float = 0.1,
 ) -> tuple[Rate, dict[str, float]]:
