@@ -27,7 +27,14 @@ from streams.events.models import (
 )
 from streams.kpi.business_hours import BusinessCalendar
 from streams.kpi.dedup import DedupMemory
-from streams.kpi.measures import SLOT, MeasureFolder, Measures, add_items, new_cell
+from streams.kpi.measures import (
+    SLOT,
+    Contribution,
+    MeasureFolder,
+    Measures,
+    add_items,
+    new_cell,
+)
 from streams.kpi.replies import Sample, TicketMemory
 from streams.kpi.windows import HOUR, WindowClock
 
@@ -231,7 +238,7 @@ class PartitionState:
 def _add(
     hours: dict[HourKey, Measures],
     key: HourKey,
-    contributions: list[tuple[int, float]],
+    contributions: Contribution,
 ) -> None:
     cell = hours.get(key)
     if cell is None:

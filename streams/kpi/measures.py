@@ -80,7 +80,6 @@ NAMES: tuple[str, ...] = (
 )
 """Every measure, in slot order."""
 SLOT: dict[str, int] = {name: index for index, name in enumerate(NAMES)}
-MAX_MEASURES = frozenset({"wait_max"})
 WAIT_MAX = SLOT["wait_max"]
 SCALE = 1_000_000
 """Additive measures are stored as ``round(value * SCALE)``."""
@@ -168,8 +167,7 @@ def add_items(target: Measures, items: Iterable[tuple[int, float]]) -> None:
 
 def merge_into(target: Measures, delta: Measures) -> None:
     """Fold one cell's stored measures into another."""
-    if len(delta) > len(target):
-        target.extend(_EMPTY[len(target) : len(delta)])
+    reach(target, len(delta) - 1)
     for slot, value in enumerate(delta):
         if slot == WAIT_MAX:
             if value > target[slot]:
@@ -193,8 +191,7 @@ def delta_of(cell: Measures) -> Delta:
 def merge_delta(target: Measures, delta: Delta) -> None:
     """Fold a :func:`delta_of` into a cell: the same as :func:`merge_into` of its cell."""
     additive, top, length = delta
-    if len(target) < length:
-        target.extend(_EMPTY[len(target) : length])
+    reach(target, length - 1)
     for slot, value in additive:
         target[slot] += value
     if length > WAIT_MAX and top > target[WAIT_MAX]:
@@ -206,8 +203,7 @@ def from_names(measures: Mapping[str, float]) -> Measures:
     cell = new_cell()
     for name, value in measures.items():
         slot = SLOT[name]
-        if slot >= len(cell):
-            cell.extend(_EMPTY[len(cell) : slot + 1])
+        reach(cell, slot)
         cell[slot] = max_key(value) if slot == WAIT_MAX else int(value)
     return cell
 

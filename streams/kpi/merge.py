@@ -26,7 +26,7 @@ from streams.kpi.catalogue import (
     to_team_name,
 )
 from streams.kpi.derive import derive
-from streams.kpi.measures import Measures, delta_of, from_names, merge_delta
+from streams.kpi.measures import Delta, Measures, delta_of, from_names, merge_delta
 from streams.kpi.windows import WindowClock
 
 Scope = tuple[tuple[str, str], ...]
@@ -89,19 +89,20 @@ class Merger:
         starts = self.clock.starts
         finalized = self.finalized
         for hour, team, channel, queue, agent, values in header.get("hours", ()):
-            delta = array("q", values)
-            scopes = None
-            for window in enumerate(starts(hour)):
-                if window not in finalized:
-                    if scopes is None:
-                        scopes = self._scopes_of(team, channel, queue, agent)
-                    self._merge(window, scopes, delta)
+            windows = [w for w in enumerate(starts(hour)) if w not in finalized]
+            if windows:
+                delta = array("q", values)
+                scopes = self._scopes_of(team, channel, queue, agent)
+                prepared = delta_of(delta)
+                for window in windows:
+                    self._merge(window, scopes, delta, prepared)
         # Records written before hour-only partials: one cell per period, measures by name.
         for period, start, team, channel, queue, agent, measures in header.get("cells", ()):
             window = (period, start)
             if window not in finalized:
                 scopes = self._scopes_of(team, channel, queue, agent)
-                self._merge(window, scopes, from_names(measures))
+                cell = from_names(measures)
+                self._merge(window, scopes, cell, delta_of(cell))
         for team, agent, certification, expires in header["certs"]:
             key = (team, agent, certification)
             if expires > self.certifications.get(key, NEG_INF):
@@ -129,12 +130,13 @@ class Merger:
         known = self._scopes
         return [known.setdefault(s, s) for s in scopes_of(team, channel, queue, agent)]
 
-    def _merge(self, window: Window, scopes: list[Scope], delta: Measures) -> None:
+    def _merge(self, window: Window, scopes: list[Scope], delta: Measures, prepared: Delta) -> None:
+        """Add one cell (and its :func:`delta_of`, prepared once for every window it
+        rolls up into) to the cells of ``scopes`` in ``window``."""
         cells = self.windows.get(window)
         if cells is None:
             cells = self.windows[window] = {}
         dirty = self.dirty[window]
-        prepared = delta_of(delta)
         for scope in scopes:
             cell = cells.get(scope)
             if cell is None:
