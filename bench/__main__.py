@@ -188,17 +188,19 @@ def run_throughput(
     )
     raw_note = "best of 2 runs: " + " / ".join(fmt(x.rate) for x in raw)
 
+    def busy(timing: dict[str, float], who: str) -> str:
+        if "machine_cores" not in timing:
+            return ""
+        return (
+            f"; cores busy: {who} {timing['worker_cores']:.2f}, "
+            f"machine {timing['machine_cores']:.2f} of {os.cpu_count()}"
+        )
+
     def note(rate: Any, timing: dict[str, float]) -> str:
-        busy = ""
-        if "machine_cores" in timing:
-            busy = (
-                f"; cores busy: worker {timing['worker_cores']:.2f}, "
-                f"machine {timing['machine_cores']:.2f} of {os.cpu_count()}"
-            )
         return rate.note or (
             f"start-up + group joins ({timing['first_counted_s']:.1f} s) excluded; "
             f"{timing['four_counter_sum']:,.0f} counted, {timing['redelivered']:,.0f} redelivered"
-            + busy
+            + busy(timing, "worker")
         )
 
     rows = [
@@ -228,13 +230,7 @@ def run_throughput(
             pair.note
             or (
                 f"rebalance settled after {pair_timings['settled_s']:.1f} s, excluded; "
-                f"{pair_timings['four_counter_sum']:,.0f} counted"
-                + (
-                    f"; cores busy: workers {pair_timings['worker_cores']:.2f}, "
-                    f"machine {pair_timings['machine_cores']:.2f} of {os.cpu_count()}"
-                    if "machine_cores" in pair_timings
-                    else ""
-                )
+                f"{pair_timings['four_counter_sum']:,.0f} counted" + busy(pair_timings, "workers")
             ),
         ]
     )

@@ -214,16 +214,20 @@ class CpuProgress(Progress):
         each = [cpu_seconds(pid) for pid in self.pids]
         return None if None in each else sum(c for c in each if c is not None)
 
-    def cores(self) -> tuple[float, float] | None:
-        """(cores the processes used, cores the whole machine used) over the rate's span."""
+    def cores(self) -> dict[str, float]:
+        """Cores the processes (``worker_cores``) and the whole machine (``machine_cores``)
+        used over the rate's span; empty where that cannot be told."""
         if self.first_time is None or self.last_time is None:
-            return None
+            return {}
         wall = self.last_time - self.first_time
         if wall <= 0 or self.first_cpu is None or self.last_cpu is None:
-            return None
+            return {}
         if self.first_busy is None or self.last_busy is None:
-            return None
-        return (self.last_cpu - self.first_cpu) / wall, (self.last_busy - self.first_busy) / wall
+            return {}
+        return {
+            "worker_cores": (self.last_cpu - self.first_cpu) / wall,
+            "machine_cores": (self.last_busy - self.first_busy) / wall,
+        }
 
     def cpu_us(self) -> float | None:
         events = self.last_count - self.first_count
@@ -348,9 +352,7 @@ def cckpi_pipeline(
         "scrapes": len(inside),
         "scrape_mean_s": sum(inside) / len(inside) if inside else float("nan"),
     }
-    cores = progress.cores()
-    if cores is not None:
-        timings["worker_cores"], timings["machine_cores"] = cores
+    timings.update(progress.cores())
     done = progress.done and timings["judged"] >= unique
     note = "" if done else f"only {timings['judged']:.0f} of {unique} judged"
     source = "committed offsets" if via == "offsets" else f"/metrics every {interval} s"
@@ -432,9 +434,7 @@ def cckpi_workers(
         "first_poll_count": progress.first_count,
         "four_counter_sum": judged,
     }
-    cores = progress.cores()
-    if cores is not None:
-        timings["worker_cores"], timings["machine_cores"] = cores
+    timings.update(progress.cores())
     note = "" if progress.done and judged >= expected else f"only {judged:.0f} of {expected} judged"
     rate = Rate(
         f"{count} cckpi workers, one app (committed offsets)",

@@ -19,8 +19,8 @@ import prometheus_client
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from streams.pipeline.batching import PARTITIONER
 from streams.pipeline.ingest import IngestService
-from streams.pipeline.partitioner import CachedPartitioner
 from streams.pipeline.publish import PublishService
 from streams.pipeline.runtime import Runtime
 from streams.settings import Settings, load_settings
@@ -83,7 +83,7 @@ def create_worker(settings: Settings) -> Worker:
             max_request_size=16 * 1024 * 1024,
             acks="all",
             max_batch_size=1024 * 1024,
-            partitioner=CachedPartitioner(),
+            partitioner=PARTITIONER,  # the one the batches use: one hash cache
         )
         await producer.start()
         ingest = IngestService(runtime, producer)

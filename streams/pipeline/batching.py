@@ -23,8 +23,9 @@ IN_FLIGHT_BYTES = 4 * 2**20
 """Bytes of keys and values sent before waiting for their acknowledgements."""
 
 PARTITIONER = CachedPartitioner()
-"""Partitions published keys. streams/app.py gives the producer a CachedPartitioner
-too; aiokafka keeps it private, and any instance answers the same (murmur2)."""
+"""Partitions published keys. streams/app.py gives the same instance to the producer
+(aiokafka keeps its partitioner private), so a keyed ``send()`` lands where a batch
+would and the worker holds one hash cache."""
 
 
 class PartitionBatches:
