@@ -28,6 +28,11 @@ class TargetState:
     breached: bool
     window: tuple[int, int] | None
 
+    @property
+    def state(self) -> str:
+        """The state name shown on the board, the API and the breach records."""
+        return "breached" if self.breached else "met"
+
 
 class TargetBook:
     """The state of every (target, scope) in its current window, and the transitions.

@@ -1,0 +1,132 @@
+"""The one producer path of every source: contract events, validated, to their topics.
+
+A source builds contract events as plain mappings; :func:`check` validates one
+with the worker's own decoder (so a source cannot send what the worker would
+dead-letter for its shape) and names its topic and message key; :class:`EventSink`
+produces checked events and returns only once the broker has acknowledged them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from streams.events.decode import DeadLetter, Decoder
+from streams.events.models import TOPIC_EVENTS
+from streams.settings import Settings
+
+KEY_FIELDS: dict[str, str] = {
+    "cc.contacts": "contact_id",
+    "cc.tickets": "ticket_id",
+    "cc.surveys": "event_id",
+    "cc.quality": "event_id",
+    "cc.agents": "agent",
+}
+"""Contract topic -> the event field that is its message key (CONTRACT.md, Input topics)."""
+
+TYPE_TOPICS: dict[str, str] = {
+    "contact.offered": "cc.contacts",
+    "contact.answered": "cc.contacts",
+    "contact.abandoned": "cc.contacts",
+    "contact.completed": "cc.contacts",
+    "ticket.created": "cc.tickets",
+    "ticket.replied": "cc.tickets",
+    "ticket.solved": "cc.tickets",
+    "ticket.reopened": "cc.tickets",
+    "survey.nps": "cc.surveys",
+    "survey.csat": "cc.surveys",
+    "qa.evaluated": "cc.quality",
+    "agent.certified": "cc.agents",
+}
+"""Event type -> its contract topic."""
+
+assert set(TYPE_TOPICS.values()) == set(TOPIC_EVENTS) == set(KEY_FIELDS)  # noqa: S101
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A valid contract event, ready to produce."""
+
+    topic: str
+    """The contract topic name (unprefixed)."""
+    key: bytes
+    value: bytes
+    event_id: str
+    occurred_at: float
+    """Event time in epoch seconds."""
+
+
+class Checker:
+    """Validates contract events with the worker's decoders, one per topic."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._decoders = {topic: Decoder(topic, max_bytes) for topic in TOPIC_EVENTS}
+
+    def check(self, event: Mapping[str, Any] | bytes) -> Checked | DeadLetter:
+        """The event with its topic and key, or why the worker would refuse it."""
+        if isinstance(event, bytes | bytearray):
+            try:
+                parsed = orjson.loads(event)
+            except orjson.JSONDecodeError:
+                return DeadLetter("not_json", "not a JSON document")
+            raw = bytes(event)
+        else:
+            parsed, raw = event, b""
+        if not isinstance(parsed, Mapping):
+            return DeadLetter("not_object", "message: not a JSON object")
+        kind = parsed.get("type")
+        topic = TYPE_TOPICS.get(kind) if isinstance(kind, str) else None
+        if topic is None:
+            if kind is None:
+                return DeadLetter("missing_field", "type: Field required")
+            return DeadLetter("unknown_type", "type: not a contract event type")
+        value = raw or orjson.dumps(parsed)
+        decoded = self._decoders[topic].decode(value)
+        if isinstance(decoded, DeadLetter):
+            return decoded
+        model, at = decoded
+        key = getattr(model, KEY_FIELDS[topic])
+        return Checked(topic, str(key).encode(), value, model.event_id, at)
+
+
+class EventSink:
+    """An acks=all producer of checked events to the (prefixed) input topics.
+
+    A repeat after a retry is harmless: the worker drops an event id it has seen."""
+
+    def __init__(self, settings: Settings, **producer_options: Any) -> None:
+        self.settings = settings
+        self.producer = AIOKafkaProducer(
+            **settings.kafka_kwargs(),
+            acks="all",
+            linger_ms=5,
+            max_batch_size=512 * 1024,
+            **producer_options,
+        )
+
+    async def start(self) -> EventSink:
+        await self.producer.start()
+        return self
+
+    async def stop(self) -> None:
+        await self.producer.stop()
+
+    async def __aenter__(self) -> EventSink:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def send(self, events: Iterable[Checked]) -> int:
+        """Produce events in order; return once every one is acknowledged (their count)."""
+        futures: list[asyncio.Future[Any]] = []
+        for event in events:
+            topic = self.settings.topic(event.topic)
+            futures.append(await self.producer.send(topic, event.value, key=event.key))
+        await asyncio.gather(*futures)
+        return len(futures)
