@@ -22,6 +22,7 @@ from streams.kpi.catalogue import (
     PERIODS,
     SCOPE_LABELS,
     TEAM_AVERAGE_SUFFIX,
+    Kind,
     ScopeKind,
     target_kpi_names,
 )
@@ -89,6 +90,19 @@ class TargetConfig(_Strict):
     severity: Literal["info", "warning", "critical"] = "warning"
     clock: Literal["business", "calendar"] | None = None
     description: str | None = None
+    min_volume: float | None = Field(
+        None,
+        ge=0,
+        description="Ratios and means: below this volume (the KPI's denominator) no verdict; "
+        "default per KPI kind (streams.targets.states.DEFAULT_MIN_VOLUME).",
+    )
+    pace_tolerance: float | None = Field(
+        None,
+        ge=0,
+        lt=1,
+        description="Volume goals (>= on a count KPI): on pace while value >= expected x "
+        "(1 - tolerance); default 0.1.",
+    )
 
     @model_validator(mode="after")
     def _known(self) -> TargetConfig:
@@ -109,6 +123,14 @@ class TargetConfig(_Strict):
         if self.kpi in CERTIFICATION_KPIS and self.scope_kind is not ScopeKind.TEAM:
             raise ValueError(f"{self.kpi} is published per team: scope must be {{team: ...}}")
         return self._clock_for(kpi is not None and kpi.clocked)
+
+    @model_validator(mode="after")
+    def _pace_only_for_volume_goals(self) -> TargetConfig:
+        kpi = KPI_BY_NAME.get(self.kpi)
+        volume_goal = kpi is not None and kpi.kind is Kind.COUNT and self.op in (">=", ">")
+        if self.pace_tolerance is not None and not volume_goal:
+            raise ValueError("pace_tolerance applies to '>=' goals on a count KPI only")
+        return self
 
     def _clock_for(self, clocked: bool) -> TargetConfig:
         if self.clock is not None and not clocked:

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from streams.events.decode import REASONS
 from streams.events.models import (
     AgentCertified,
+    AgentShift,
     ContactAbandoned,
     ContactAnswered,
     ContactCompleted,
@@ -42,6 +43,7 @@ EVENTS: dict[str, type[BaseModel]] = {
     "survey.csat": SurveyCsat,
     "qa.evaluated": QaEvaluated,
     "agent.certified": AgentCertified,
+    "agent.shift": AgentShift,
 }
 OUTPUTS: dict[str, type[BaseModel]] = {
     "cc.kpi.aggregates": AggregateRecord,

@@ -115,6 +115,16 @@ class Settings(BaseSettings):
     broker_wait_seconds: float = Field(
         300, ge=0, description="How long a starting worker waits for the broker."
     )
+    target_summary_seconds: float = Field(
+        60,
+        ge=0,
+        description="How often the publisher logs one line counting targets per state (0: never).",
+    )
+    log_target_transitions: bool = Field(
+        True,
+        description="Log every target transition at info (they are on cc.target.breaches "
+        "either way); the demo turns it off and shows the periodic summary only.",
+    )
 
     @field_validator("reporting_timezone")
     @classmethod

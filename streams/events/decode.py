@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from streams.events.models import TOPIC_EVENTS, AnyEvent, TicketTimed
+from streams.events.models import TOPIC_EVENTS, AgentShift, AnyEvent, TicketTimed
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +167,29 @@ def _timed(event: AnyEvent) -> Decoded | DeadLetter:
             return created
         if at < created:
             return DeadLetter("out_of_range", "occurred_at: before created_at")
+    elif isinstance(event, AgentShift):
+        refused = _shift_refused(event)
+        if refused is not None:
+            return refused
     return event, at
+
+
+MAX_SHIFT_SECONDS = 7 * 86400
+"""A longer ``agent.shift`` is refused: no one is staffed for a week on end."""
+
+
+def _shift_refused(event: AgentShift) -> DeadLetter | None:
+    start = _instant("start", event.start)
+    if isinstance(start, DeadLetter):
+        return start
+    end = _instant("end", event.end)
+    if isinstance(end, DeadLetter):
+        return end
+    if end <= start:
+        return DeadLetter("out_of_range", "end: not after start")
+    if end - start > MAX_SHIFT_SECONDS:
+        return DeadLetter("out_of_range", "end: more than 7 days after start")
+    return None
 
 
 class Decoder:

@@ -140,6 +140,16 @@ class AgentCertified(Event):
     valid_days: Annotated[int, Field(gt=0, le=36500, strict=True)]
 
 
+class AgentShift(Event):
+    """(v1.2 extension) An agent's staffed interval ``[start, end)``, planned or worked;
+    targets judge the agent's pace by it. Repeats and overlaps count once."""
+
+    type: Literal["agent.shift"]
+    agent: Name
+    start: Timestamp
+    end: Timestamp
+
+
 ContactEvent = Annotated[
     ContactOffered | ContactAnswered | ContactAbandoned | ContactCompleted,
     Field(discriminator="type"),
@@ -149,7 +159,7 @@ TicketEvent = Annotated[
 ]
 SurveyEvent = Annotated[SurveyNps | SurveyCsat, Field(discriminator="type")]
 QualityEvent = Annotated[QaEvaluated, Field(discriminator="type")]
-AgentEvent = Annotated[AgentCertified, Field(discriminator="type")]
+AgentEvent = Annotated[AgentCertified | AgentShift, Field(discriminator="type")]
 AnyEvent = (
     ContactOffered
     | ContactAnswered
@@ -163,6 +173,7 @@ AnyEvent = (
     | SurveyCsat
     | QaEvaluated
     | AgentCertified
+    | AgentShift
 )
 
 TOPIC_EVENTS: dict[str, object] = {

@@ -20,6 +20,7 @@ from streams.config import AppConfig
 from streams.events.decode import DeadLetter, Decoder, epoch
 from streams.events.models import (
     AgentCertified,
+    AgentShift,
     AnyEvent,
     ContactAbandoned,
     ContactAnswered,
@@ -68,6 +69,8 @@ class BatchResult:
     cells: dict[HourKey, Measures] = field(default_factory=dict)
     """Hour cells only: each hour lies in one day, week and month, which the merger adds."""
     certifications: list[tuple[str, str, str, float]] = field(default_factory=list)
+    shifts: list[tuple[str, str, float, float]] = field(default_factory=list)
+    """(team, agent, start, end) of the batch's ``agent.shift`` events."""
     dead_letters: list[tuple[int, bytes, DeadLetter]] = field(default_factory=list)
     accepted: Counter[str] = field(default_factory=Counter)
     duplicates: int = 0
@@ -142,6 +145,10 @@ class PartitionState:
                 expires = ts + event.valid_days * 86400.0
                 certification = (event.team, event.agent, event.certification, expires)
                 result.certifications.append(certification)
+                continue
+            if isinstance(event, AgentShift):
+                shift = (event.team, event.agent, epoch(event.start), epoch(event.end))
+                result.shifts.append(shift)
                 continue
             if isinstance(event, TicketReplied):
                 self._reply(event, ts, result, hours)

@@ -27,6 +27,7 @@ from streams.kpi.catalogue import (
 )
 from streams.kpi.derive import derive
 from streams.kpi.measures import Delta, Measures, delta_of, from_names, merge_delta
+from streams.kpi.shifts import ShiftBook
 from streams.kpi.windows import WindowClock
 
 Scope = tuple[tuple[str, str], ...]
@@ -75,6 +76,8 @@ class Merger:
         self.dirty: dict[Window, set[Scope]] = defaultdict(set)
         self.finalized: set[Window] = set()
         self.certifications: dict[tuple[str, str, str], float] = {}
+        self.shifts = ShiftBook()
+        """Staffed intervals per agent (``agent.shift``), for targets' pace."""
         self._scopes: dict[Scope, Scope] = {}
         """One instance of each scope, so the cells of every window share their keys."""
         self._scopes_floor = 1024
@@ -107,6 +110,8 @@ class Merger:
             key = (team, agent, certification)
             if expires > self.certifications.get(key, NEG_INF):
                 self.certifications[key] = expires
+        for team, agent, start, end in header.get("shifts", ()):
+            self.shifts.add(team, agent, start, end)
 
     def clear(self) -> None:
         """Forget every window, watermark and certification (scope keys stay interned)."""
@@ -116,6 +121,7 @@ class Merger:
         self.dirty.clear()
         self.finalized = set()
         self.certifications = {}
+        self.shifts = ShiftBook()
 
     def put_window(self, window: Window, cells: Iterable[tuple[Scope, Measures]]) -> None:
         """Set a window's cells (a snapshot's); an open window's are all to be published."""
@@ -219,6 +225,8 @@ class Merger:
         keep |= {self.previous(p) for p in range(len(PERIODS))}
         for window in [w for w in self.windows if w in self.finalized and w not in keep]:
             del self.windows[window]
+        if self.windows:
+            self.shifts.evict(min(start for _, start in self.windows))
         if len(self._scopes) > 2 * self._scopes_floor:
             # Forget scopes no window holds any more (agents and queues come and go).
             self._scopes = {s: s for cells in self.windows.values() for s in cells}

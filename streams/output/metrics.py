@@ -13,9 +13,16 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
+from streams.config import TargetConfig
 from streams.kpi.catalogue import CERTIFICATION_KPIS, PERIODS
 from streams.kpi.merge import Merger, Scope
-from streams.targets.evaluate import TargetBook
+from streams.targets.evaluate import TargetBook, TargetState
+from streams.targets.states import (
+    OPEN_OTHER_STATES,
+    OPEN_VOLUME_STATES,
+    VERDICTS,
+    is_volume_goal,
+)
 
 _DEFAULT_WAIT_BUCKETS = (5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 
@@ -134,19 +141,24 @@ class KpiCollector(Collector):
                     name, {"team": team, "agent": agent, "certification": cert}, expires
                 )
         for state in self._book.states.values():
+            labels = target_labels(state)
             target = state.target
-            labels = {
-                "target": target.id,
-                "kpi": target.kpi,
-                "period": target.period,
-                **dict(state.scope),
-            }
-            if target.clock:
-                labels["clock"] = target.clock
             family("cc_target", "Target threshold").add_sample("cc_target", labels, target.value)
             family(
                 "cc_target_breached", "1 when the target is breached in the current window"
             ).add_sample("cc_target_breached", labels, 1.0 if state.breached else 0.0)
+            add_states(family(*STATE_FAMILY), labels, "current", state.state, open_states(target))
+            if state.expected is not None:
+                family(
+                    "cc_target_expected",
+                    "Volume goals: the target x the elapsed share of the current window",
+                ).add_sample("cc_target_expected", labels, state.expected)
+        previous = {p: merger.previous(p) for p in range(len(PERIODS))}
+        for verdict in self._book.verdicts.values():
+            window = verdict.window
+            if window is not None and previous[window[0]] == window:
+                labels = target_labels(verdict)
+                add_states(family(*STATE_FAMILY), labels, "previous", verdict.state, VERDICTS)
         # Everything is read from the merger before the first family is yielded.
         for kpi in list(kpis):
             name = f"cc_{kpi}"
@@ -159,3 +171,32 @@ class KpiCollector(Collector):
             yield kpi_family
             del kpi_family
         yield from families.values()
+
+
+STATE_FAMILY = (
+    "cc_target_state",
+    "1 for the state a target is in (window current) or its verdict on the closed "
+    "previous window (window previous), 0 for the others",
+)
+
+
+def target_labels(state: TargetState) -> dict[str, str]:
+    target = state.target
+    labels = {"target": target.id, "kpi": target.kpi, "period": target.period, **dict(state.scope)}
+    if target.clock:
+        labels["clock"] = target.clock
+    return labels
+
+
+def open_states(target: TargetConfig) -> tuple[str, ...]:
+    return OPEN_VOLUME_STATES if is_volume_goal(target) else OPEN_OTHER_STATES
+
+
+def add_states(
+    metric: Metric, labels: dict[str, str], window: str, current: str, states: tuple[str, ...]
+) -> None:
+    """One sample per state the target can be in: 1 for ``current``, 0 for the others, so
+    a rule can test ``== 1`` and a board can tell "not in this state" from "no data"."""
+    for name in states:
+        sample = {**labels, "window": window, "state": name}
+        metric.add_sample("cc_target_state", sample, 1.0 if name == current else 0.0)

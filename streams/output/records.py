@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from streams.kpi.merge import KpiValue, Scope
+from streams.targets.evaluate import TargetState
 
 
 class AggregateRecord(BaseModel):
@@ -30,7 +31,8 @@ class AggregateRecord(BaseModel):
 
 
 class BreachRecord(BaseModel):
-    """A value on ``cc.target.breaches``: one per transition between met and breached."""
+    """A value on ``cc.target.breaches``: one per state transition of a target and scope
+    while its window is open, and one verdict (``final: true``) when the window closes."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -45,8 +47,23 @@ class BreachRecord(BaseModel):
     target_value: float
     op: str
     severity: str
-    state: str = Field(pattern="^(breached|met)$")
+    state: str = Field(
+        pattern="^(met|breached|on_pace|behind_pace|insufficient_data|missed)$",
+        description="Open window: met, breached, on_pace, behind_pace or insufficient_data; "
+        "verdict: met, missed or insufficient_data.",
+    )
     updated_at: str
+    final: bool = Field(description="True only for the verdict on the window's final value.")
+    expected: float | None = Field(
+        description="Volume goals: the pace value now (open) or the goal for the window "
+        "(verdict, pro-rated by staffed time for an agent with shifts)."
+    )
+    volume: float | None = Field(
+        None, description="The KPI's denominator (contacts, responses, samples); null for counts."
+    )
+    elapsed: float | None = Field(
+        None, description="Volume goals: the elapsed share of the window (0..1)."
+    )
 
 
 def scope_text(scope: Scope) -> str:
@@ -94,3 +111,29 @@ def aggregate_record(
         "updated_at": updated,
     }
     return _key(value.kpi, period, start, text, value.clock), record
+
+
+def breach_record(
+    state: TargetState, start: str | None, end: str | None, updated: str
+) -> dict[str, Any]:
+    """The JSON-ready :class:`BreachRecord` of a transition or a verdict."""
+    target = state.target
+    return {
+        "target": target.id,
+        "kpi": target.kpi,
+        "scope": dict(state.scope),
+        "period": target.period,
+        "clock": target.clock,
+        "window_start": start,
+        "window_end": end,
+        "value": state.value,
+        "target_value": target.value,
+        "op": target.op,
+        "severity": target.severity,
+        "state": state.state,
+        "updated_at": updated,
+        "final": state.final,
+        "expected": state.expected,
+        "volume": state.volume,
+        "elapsed": state.share,
+    }

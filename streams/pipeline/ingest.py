@@ -34,11 +34,13 @@ def source_id(tp: TopicPartition) -> str:
 
 def encode_partial(state: PartitionState, result: BatchResult) -> bytes:
     """Header (what the merger needs) and checkpoint (what a restart needs), one record."""
-    header = {
+    header: dict[str, Any] = {
         "watermark": None if state.watermark == float("-inf") else state.watermark,
         "hours": [[*key, cell.tolist()] for key, cell in result.cells.items()],
         "certs": result.certifications,
     }
+    if result.shifts:
+        header["shifts"] = result.shifts
     return orjson.dumps(header) + b"\n" + orjson.dumps(state.checkpoint(result))
 
 

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 
 import orjson
@@ -22,15 +23,17 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.kpi.catalogue import PERIODS
 from streams.kpi.merge import Window
-from streams.output.records import aggregate_record, updated_at
+from streams.output.records import aggregate_record, breach_record, updated_at
 from streams.pipeline import snapshots
 from streams.pipeline.batching import IN_FLIGHT_BYTES, PartitionBatches
 from streams.pipeline.ingest import BARRIER_KEY, IngestService, write_barrier
 from streams.pipeline.runtime import Runtime
 from streams.targets.evaluate import TargetState
+from streams.targets.states import STATES
 from streams.topics import AGGREGATES, BREACHES, PARTIALS
 
 log = logging.getLogger(__name__)
+transitions_log = logging.getLogger("cckpi.targets")
 MARKER_KEY = b"merger"
 SNAPSHOT_KEY = snapshots.SNAPSHOT_KEY
 SNAPSHOT_READ_SECONDS = 60.0
@@ -51,6 +54,8 @@ class PublishService:
         self._since_snapshot = 0
         """Bytes of partials merged since the last snapshot was written or loaded."""
         self._snapshot_size = 0
+        self._summarised = time.monotonic()
+        self._verdicts_since: list[TargetState] = []
 
     async def run(self) -> None:
         settings = self.rt.settings
@@ -221,8 +226,14 @@ class PublishService:
         now = datetime.now(UTC)
         settings = self.rt.settings
         aggregates = settings.topic(AGGREGATES)
+        breaches = settings.topic(BREACHES)
         for window in merger.due_finals():
             await self._send_all(aggregates, self._records(window, None, True, now))
+            # The verdicts go out before the marker, like the final records: a
+            # restarted publisher sees the marker and judges the window no more.
+            verdicts = self.rt.book.close(merger, window)
+            await self._send_all(breaches, [self._breach(v, now) for v in verdicts])
+            self._verdicts_since += verdicts
             marker = orjson.dumps({"final": list(window)})
             await self.producer.send_and_wait(
                 settings.topic(PARTIALS), marker, key=MARKER_KEY, partition=0
@@ -230,11 +241,21 @@ class PublishService:
             merger.mark_final(window)
         for window, scopes in merger.take_dirty().items():
             await self._send_all(aggregates, self._records(window, scopes, False, now))
-        breaches = [
-            (state.target.id.encode(), self._breach(state, now))
-            for state in self.rt.book.evaluate(merger)
-        ]
-        await self._send_all(settings.topic(BREACHES), breaches)
+        changed = [self._breach(state, now) for state in self.rt.book.evaluate(merger)]
+        await self._send_all(breaches, changed)
+        self._summarise()
+
+    def _summarise(self) -> None:
+        """Every ``target_summary_seconds``: one line counting targets per state, and
+        the verdicts since the last line (the console's view of the targets)."""
+        every = self.rt.settings.target_summary_seconds
+        if every <= 0 or time.monotonic() - self._summarised < every:
+            return
+        self._summarised = time.monotonic()
+        line = summary_line(self.rt.book.summary(), self._verdicts_since)
+        self._verdicts_since = []
+        if line:
+            log.info("%s", line)
 
     async def _send_all(self, topic: str, records: list[tuple[bytes, bytes]]) -> None:
         """Send keyed records in one batch per partition, each key to the partition
@@ -270,36 +291,40 @@ class PublishService:
             out.append((key.encode(), orjson.dumps(record)))
         return out
 
-    def _breach(self, state: TargetState, now: datetime) -> bytes:
+    def _breach(self, state: TargetState, now: datetime) -> tuple[bytes, bytes]:
+        """Key and value of a transition or verdict record on ``cc.target.breaches``."""
         target = state.target
         clock = self.rt.merger.clock
         start = end = None
         if state.window is not None:
             period, begin = state.window
             start, end = clock.iso(begin), clock.iso(clock.end(period, begin))
-        log.warning(
-            "target %s %s for %s: value %.4g, target %s %s",
-            target.id,
-            "breached" if state.breached else "met",
-            dict(state.scope),
-            state.value,
-            target.op,
-            target.value,
-        )
-        return orjson.dumps(
-            {
-                "target": target.id,
-                "kpi": target.kpi,
-                "scope": dict(state.scope),
-                "period": target.period,
-                "clock": target.clock,
-                "window_start": start,
-                "window_end": end,
-                "value": state.value,
-                "target_value": target.value,
-                "op": target.op,
-                "severity": target.severity,
-                "state": "breached" if state.breached else "met",
-                "updated_at": now.isoformat(timespec="seconds"),
-            }
-        )
+        if self.rt.settings.log_target_transitions:
+            transitions_log.info(
+                "target %s %s%s for %s: value %.4g, target %s %s%s",
+                target.id,
+                "verdict " if state.final else "",
+                state.state,
+                dict(state.scope),
+                state.value,
+                target.op,
+                target.value,
+                "" if state.expected is None else f", expected {state.expected:.4g}",
+            )
+        record = breach_record(state, start, end, now.isoformat(timespec="seconds"))
+        return target.id.encode(), orjson.dumps(record)
+
+
+def summary_line(counts: Counter[str], verdicts: list[TargetState]) -> str:
+    """``targets: 40 met, 12 on_pace, 3 behind_pace; verdicts: 2 missed (...)``."""
+    if not counts and not verdicts:
+        return ""
+    parts = [f"{counts[state]} {state}" for state in STATES if counts[state]]
+    line = "targets: " + (", ".join(parts) or "none in the current windows")
+    if verdicts:
+        tally = Counter(v.state for v in verdicts)
+        missed = sorted({v.target.id for v in verdicts if v.state == "missed"})
+        line += "; verdicts: " + ", ".join(f"{n} {s}" for s, n in sorted(tally.items()))
+        if missed:
+            line += f" (missed: {', '.join(missed)})"
+    return line

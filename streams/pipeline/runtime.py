@@ -42,7 +42,7 @@ class Runtime:
             for p in range(settings.input_partitions)
         ]
         self.merger = Merger(self.clock, settings.grace_seconds, sources)
-        self.book = TargetBook(self.config.targets)
+        self.book = TargetBook(self.config.targets, self.calendar)
         self.registry = CollectorRegistry()
         self.metrics = PipelineMetrics(self.registry, self.config.service_level_bounds())
         self.base_topics = {settings.topic(t): t for t in INPUT_TOPICS}

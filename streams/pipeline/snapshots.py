@@ -66,6 +66,7 @@ def merger_items(merger: Merger) -> Iterator[list[Any]]:
             "global_watermark": _finite(merger.global_watermark),
             "finalized": sorted(merger.finalized),
             "certifications": [[*key, when] for key, when in merger.certifications.items()],
+            "shifts": [list(row) for row in merger.shifts.items()],
         },
     ]
     for (period, start), cells in merger.windows.items():
@@ -176,6 +177,7 @@ class Loader:
             merger.certifications = {
                 (team, agent, name): when for team, agent, name, when in meta["certifications"]
             }
+            merger.shifts.load(meta.get("shifts", ()))
         elif kind == "window":
             _, period, start, cells = item
             merger.put_window((period, start), (self._cell(*cell) for cell in cells))

@@ -38,4 +38,5 @@ def test_schemas_cover_every_contract_event_type() -> None:
         "survey.csat",
         "qa.evaluated",
         "agent.certified",
+        "agent.shift",
     }

@@ -1,4 +1,5 @@
-"""TargetBook: met/breached against the current window, and one record per transition."""
+"""TargetBook: met/breached against the current window (caps, ratios and means with
+enough volume), and one record per transition."""
 
 from __future__ import annotations
 
@@ -35,9 +36,7 @@ def summary(states: list[TargetState]) -> list[tuple[str, tuple, float, bool]]:
     return sorted((s.target.id, s.scope, s.value, s.breached) for s in states)
 
 
-ABANDON = (
-    "{id: abandon, kpi: abandon_ratio, period: hour, scope: {team: support}, op: '<=', value: 0.25}"
-)
+ABANDON = "{id: abandon, kpi: abandon_ratio, period: hour, scope: {team: support}, op: '<=', value: 0.25, min_volume: 0}"
 
 
 def test_transitions_emit_once_each() -> None:
@@ -81,16 +80,16 @@ def test_the_current_window_is_the_one_holding_the_watermark() -> None:
     engine.fold([offered("next", H + HOUR_S, team="sales")])
     assert book.evaluate(engine.merger) == []  # no value yet in the new hour
     assert ("abandon", scope(team="support")) not in book.states  # the gauge follows the window
-    assert book.last[("abandon", scope(team="support"))] is True  # the transition memory stays
+    assert (
+        book.last[("abandon", scope(team="support"))] == "breached"
+    )  # the transition memory stays
     engine.fold([offered("n2", H + HOUR_S + 1)])
     (state,) = book.evaluate(engine.merger)
     assert (state.window, state.value, state.breached) == ((HOUR, H + HOUR_S), 0, False)
 
 
 def test_wildcard_scopes_give_one_state_each() -> None:
-    sl = (
-        "{id: sl, kpi: service_level_ratio, period: hour, scope: {team: '*'}, op: '>=', value: 0.5}"
-    )
+    sl = "{id: sl, kpi: service_level_ratio, period: hour, scope: {team: '*'}, op: '>=', value: 0.5, min_volume: 0}"
     engine, book = setup(sl)
     engine.fold(
         [
@@ -110,9 +109,9 @@ def test_wildcard_scopes_give_one_state_each() -> None:
 def test_agent_wildcard_and_exact_queue() -> None:
     engine, book = setup(
         "{id: aht, kpi: average_handle_time_seconds, period: day, scope: {team: support, "
-        "agent: '*'}, op: '<=', value: 300}",
+        "agent: '*'}, op: '<=', value: 300, min_volume: 0}",
         "{id: vip, kpi: average_handle_time_seconds, period: day, scope: {queue: vip}, "
-        "op: '<=', value: 100}",
+        "op: '<=', value: 100, min_volume: 0}",
     )
     engine.fold(
         [
@@ -132,8 +131,9 @@ def test_agent_wildcard_and_exact_queue() -> None:
 
 def test_clocked_target_reads_its_own_clock() -> None:
     engine, book = setup(
-        "{id: fr, kpi: first_reply_seconds, period: day, op: '<=', value: 3600}",
-        "{id: frb, kpi: first_reply_seconds, period: day, op: '<=', value: 3600, clock: business}",
+        "{id: fr, kpi: first_reply_seconds, period: day, op: '<=', value: 3600, min_volume: 1}",
+        "{id: frb, kpi: first_reply_seconds, period: day, op: '<=', value: 3600, clock: business, "
+        "min_volume: 1}",
     )
     engine.fold([reply("r", H + 7200, "T1", H, "ann")])
     assert summary(book.evaluate(engine.merger)) == [
