@@ -36,7 +36,10 @@ def summary(states: list[TargetState]) -> list[tuple[str, tuple, float, bool]]:
     return sorted((s.target.id, s.scope, s.value, s.breached) for s in states)
 
 
-ABANDON = "{id: abandon, kpi: abandon_ratio, period: hour, scope: {team: support}, op: '<=', value: 0.25, min_volume: 0}"
+ABANDON = (
+    "{id: abandon, kpi: abandon_ratio, period: hour, scope: {team: support}, op: '<=', "
+    "value: 0.25, min_volume: 0}"
+)
 
 
 def test_transitions_emit_once_each() -> None:
@@ -89,7 +92,10 @@ def test_the_current_window_is_the_one_holding_the_watermark() -> None:
 
 
 def test_wildcard_scopes_give_one_state_each() -> None:
-    sl = "{id: sl, kpi: service_level_ratio, period: hour, scope: {team: '*'}, op: '>=', value: 0.5, min_volume: 0}"
+    sl = (
+        "{id: sl, kpi: service_level_ratio, period: hour, scope: {team: '*'}, op: '>=', "
+        "value: 0.5, min_volume: 0}"
+    )
     engine, book = setup(sl)
     engine.fold(
         [
