@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import timeseries
@@ -10,8 +12,9 @@ from grafana_foundation_sdk.models import common, dashboard
 from streams.config import AppConfig, TargetConfig
 from streams.generate.frame import RATE, new_board
 from streams.generate.panels import bar_panel, query, stat_panel, table_panel, timeseries_panel
-from streams.generate.promql import describe_target, target_selector, target_unit
+from streams.generate.promql import describe_target, is_windowed, target_selector, target_unit
 from streams.generate.rules import DEFAULT_OPTIONS, RuleOptions, message_ratio_expr
+from streams.targets.states import is_volume_goal
 
 
 def _target_panels(board: db.Dashboard, target: TargetConfig) -> db.Dashboard:
@@ -23,7 +26,7 @@ def _target_panels(board: db.Dashboard, target: TargetConfig) -> db.Dashboard:
             "1": dashboard.ValueMappingResult(text="Breached", color="red", index=1),
         }
     )
-    return (
+    board = (
         board.with_row(db.Row(f"{target.id}: {text}"))
         .with_panel(
             bar_panel(
@@ -57,6 +60,45 @@ def _target_panels(board: db.Dashboard, target: TargetConfig) -> db.Dashboard:
             ).mappings([state])
         )
     )
+    for panel in _judgement_panels(target, legend):
+        board = board.with_panel(panel)
+    return board
+
+
+def _judgement_panels(target: TargetConfig, legend: str) -> list[Any]:
+    """Value, target and pace over time, and the state of every scope by name."""
+    if not is_windowed(target):
+        return []
+    queries = [query(target_selector(target), f"{legend} value")]
+    about = "the value of the current window and the target (dashed)"
+    if is_volume_goal(target):
+        expected = f'cc_target_expected{{target="{target.id}"}}'
+        queries.append(query(expected, f"{legend} pace", ref="B"))
+        about += (
+            ", with the pace line: the target times the elapsed share of the window "
+            "(business hours, or the agent's shifts)"
+        )
+    states = f'cc_target_state{{target="{target.id}",window=~"current|previous"}} == 1'
+    return [
+        timeseries_panel(
+            f"{target.id}: value, target and pace",
+            f"For target {target.id}, {about}.",
+            target_unit(target),
+            queries,
+            [target],
+            span=16,
+        ),
+        table_panel(
+            f"{target.id}: state by scope",
+            f"The state of each scope of target {target.id} in the current window (met, "
+            "breached, on_pace, behind_pace, insufficient_data) and the verdict on the "
+            "previous one (met, missed, insufficient_data).",
+            "none",
+            [query(states, "", instant=True, fmt="table")],
+            [],
+            span=8,
+        ),
+    ]
 
 
 def targets_board(config: AppConfig) -> db.Dashboard:
@@ -74,6 +116,23 @@ def targets_board(config: AppConfig) -> db.Dashboard:
                 "none",
                 [query("sum(cc_target_breached) or vector(0)", "breached", instant=True)],
                 span=6,
+            )
+        )
+        .with_panel(
+            stat_panel(
+                "Targets by state now",
+                "(target, scope) pairs per state in the current window: behind pace (volume "
+                "goals below their pace), breached, insufficient data (too few contacts or "
+                "responses to judge), on pace, met.",
+                "none",
+                [
+                    query(
+                        'sum by (state) (cc_target_state{window="current"})',
+                        "{{state}}",
+                        instant=True,
+                    )
+                ],
+                span=12,
             )
         )
         .with_panel(

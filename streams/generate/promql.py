@@ -50,7 +50,7 @@ def is_windowed(target: TargetConfig) -> bool:
     return target.kpi not in CERTIFICATION_KPIS
 
 
-def target_matchers(target: TargetConfig) -> list[str]:
+def target_matchers(target: TargetConfig, window: str = "current") -> list[str]:
     """Matchers that select exactly the scope, period, window and clock a target watches.
 
     Scope labels are present only where the scope has them, so a label the
@@ -59,7 +59,7 @@ def target_matchers(target: TargetConfig) -> list[str]:
     """
     matchers: list[str] = []
     if is_windowed(target):
-        matchers += [matcher("period", target.period), matcher("window", "current")]
+        matchers += [matcher("period", target.period), matcher("window", window)]
     labels = set(target.scope_labels)
     for name in SCOPE_NAMES:
         if name in target.scope:
@@ -73,9 +73,9 @@ def target_matchers(target: TargetConfig) -> list[str]:
     return matchers
 
 
-def target_selector(target: TargetConfig) -> str:
+def target_selector(target: TargetConfig, window: str = "current") -> str:
     """The series of the KPI a target judges, e.g. ``cc_abandon_ratio{period="week",...}``."""
-    return selector(target_metric(target), target_matchers(target))
+    return selector(target_metric(target), target_matchers(target, window))
 
 
 def breach_expr(target: TargetConfig) -> str:
@@ -106,3 +106,21 @@ def describe_target(target: TargetConfig) -> str:
     else:
         text += " (whole centre)"
     return text
+
+
+def state_selector(target: TargetConfig, window: str, state: str) -> str:
+    """The worker's own judgement: ``cc_target_state{target=...,window=...,state=...}``."""
+    matchers = [matcher("target", target.id), matcher("window", window), matcher("state", state)]
+    return selector("cc_target_state", matchers)
+
+
+def state_expr(target: TargetConfig, window: str, state: str) -> str:
+    """The KPI series of the scopes the worker judges to be in ``state`` in ``window``.
+
+    The rule returns the KPI's own series (so ``$value`` is the value and the labels
+    are the scope's), kept where ``cc_target_state`` says so: pace and minimum volume
+    need the worker's expected value and volume, which no KPI gauge carries.
+    """
+    on = ", ".join(SCOPE_NAMES)
+    kpi = target_selector(target, window)
+    return f"{kpi} and on({on}) ({state_selector(target, window, state)} == 1)"

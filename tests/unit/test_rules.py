@@ -1,10 +1,13 @@
 """The generated alert rules: shape, PromQL, drift, and `promtool test rules` for every rule.
 
-The promtool tests are generated here from the rules themselves: for each
-rule, one case where the target is breached (the alert fires, with exact
-labels and annotations), one where it is met (no alert, even with breaching
-series at neighbouring scopes, windows, periods and clocks), and one where it
-is breached for less than ``for`` (pending: no alert yet, then it fires).
+The promtool tests are generated here from the rules themselves. A windowed
+target's rules read the worker's ``cc_target_state``: for each rule, one case
+per state its window can be in (it fires, with exact labels and annotations,
+on its own state only: ``behind_pace``, ``breached`` or ``missed``; never on
+``on_pace``, ``met`` or ``insufficient_data``, nor with its state set for
+another target, window or scope), and one where the state holds for less than
+``for`` (pending, then firing). Certification rules compare their gauge: one
+case breached, one met (with breaching decoys), one pending.
 """
 
 from __future__ import annotations
@@ -19,17 +22,28 @@ import pytest
 import yaml
 
 from streams.config import SCOPE_NAMES, AppConfig, TargetConfig, load_config, parse_config
-from streams.generate.promql import format_number, is_windowed
+from streams.generate.promql import breach_expr, format_number, is_windowed
 from streams.generate.rules import (
     PIPELINE_FILE,
     TARGETS_FILE,
     RuleOptions,
     build_pipeline_rules,
     build_rules,
+    missed_alert_name,
     target_alert_name,
+    target_alert_names,
     write_rules,
 )
 from streams.kpi.catalogue import KPI_BY_NAME, PERIODS
+from streams.targets.states import (
+    BEHIND_PACE,
+    BREACHED,
+    MISSED,
+    OPEN_OTHER_STATES,
+    OPEN_VOLUME_STATES,
+    VERDICTS,
+    is_volume_goal,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "deploy" / "cckpi.yaml"
@@ -53,6 +67,9 @@ targets:
      scope: {team: "*"}, op: ">=", value: 40}
   - {id: expiring, kpi: certifications_expiring_30d, period: day, scope: {team: support},
      op: "<", value: 3}
+  - {id: agent-answered, kpi: contacts_answered, period: week, scope: {agent: "*"},
+     op: ">=", value: 300, pace_tolerance: 0.2}
+  - {id: queue-cap, kpi: contacts_abandoned, period: day, scope: {queue: "*"}, op: "<=", value: 50}
 """
 
 
@@ -108,19 +125,26 @@ def rules_by_name(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
 # --------------------------------------------------------------------------- shape
 
 
-def test_one_rule_per_target_with_required_fields() -> None:
+def test_rules_per_target_with_required_fields() -> None:
     config = shipped_config()
     rules = build_rules(config)["groups"][0]["rules"]
-    assert [rule["alert"] for rule in rules] == [target_alert_name(t) for t in config.targets]
-    for rule, target in zip(rules, config.targets, strict=True):
-        assert re.fullmatch(r"CckpiTarget[A-Z][A-Za-z0-9]*Breached", rule["alert"])
+    names = [name for t in config.targets for name in target_alert_names(t)]
+    assert [rule["alert"] for rule in rules] == names
+    owner = {name: t for t in config.targets for name in target_alert_names(t)}
+    for rule in rules:
+        target = owner[rule["alert"]]
+        kind = "Missed" if rule["alert"] == missed_alert_name(target) else None
+        kind = kind or ("BehindPace" if is_volume_goal(target) else "Breached")
+        assert re.fullmatch(rf"CckpiTarget[A-Z][A-Za-z0-9]*{kind}", rule["alert"])
         assert rule["labels"] == {
             "severity": target.severity,
             "target": target.id,
             "kpi": target.kpi,
         }
         assert set(rule["annotations"]) == {"summary", "description", "runbook_url"}
-        assert rule["for"] == "5m"
+        assert rule["for"] == ("0m" if kind == "Missed" else "5m")
+    missed = [r for r in rules if r["alert"].endswith("Missed")]
+    assert len(missed) == sum(1 for t in config.targets if is_windowed(t))
 
 
 def test_every_pipeline_rule_is_named_and_documented() -> None:
@@ -159,17 +183,21 @@ def test_options_change_for_and_runbook_base() -> None:
     )
 
 
+ON = " and on(team, queue, agent, channel) "
 EXPECTED_EXPRS = {
     "CckpiTargetWeeklyAbandonBreached": 'cc_abandon_ratio{period="week",window="current",'
-    'team="support",queue="",agent="",channel=""} > 0.03',
-    "CckpiTargetMonthlyNpsBreached": 'cc_nps_score{period="month",window="current",'
-    'team="",queue="",agent="",channel=""} < 70',
-    "CckpiTargetTicketsPerAgentBreached": 'cc_tickets_solved{period="month",window="current",'
-    'team!="",queue="",agent!="",channel=""} < 1200',
-    "CckpiTargetDailyServiceLevelBreached": 'cc_service_level_ratio{period="day",'
-    'window="current",team!="",queue!="",agent="",channel=""} < 0.8',
+    'team="support",queue="",agent="",channel=""}' + ON + "(cc_target_state{target="
+    '"weekly-abandon",window="current",state="breached"} == 1)',
+    "CckpiTargetWeeklyAbandonMissed": 'cc_abandon_ratio{period="week",window="previous",'
+    'team="support",queue="",agent="",channel=""}' + ON + "(cc_target_state{target="
+    '"weekly-abandon",window="previous",state="missed"} == 1)',
+    "CckpiTargetTicketsPerAgentBehindPace": 'cc_tickets_solved{period="month",'
+    'window="current",team!="",queue="",agent!="",channel=""}' + ON + "(cc_target_state{"
+    'target="tickets-per-agent",window="current",state="behind_pace"} == 1)',
     "CckpiTargetSupportFirstReplyBreached": 'cc_first_reply_seconds{period="day",'
-    'window="current",team="support",queue="",agent="",channel="",clock="business"} > 3600',
+    'window="current",team="support",queue="",agent="",channel="",clock="business"}'
+    + ON
+    + '(cc_target_state{target="support-first-reply",window="current",state="breached"} == 1)',
     "CckpiTargetCertificationCurrentBreached": 'cc_certifications_expired{team!=""} > 0',
 }
 
@@ -184,9 +212,11 @@ def test_expr_selects_the_scope_and_negates_the_op(alert: str) -> None:
 )
 def test_every_op_is_negated(op: str, negated: str) -> None:
     config = parse_config(
-        f'targets: [{{id: t, kpi: quality_score, period: day, op: "{op}", value: 80}}]'
+        "targets: [{id: t, kpi: certifications_expired, period: day, scope: {team: a}, "
+        f'op: "{op}", value: 80}}]'
     )
     assert build_rules(config)["groups"][0]["rules"][0]["expr"].endswith(f"}} {negated} 80")
+    assert breach_expr(config.targets[0]).endswith(f"}} {negated} 80")
 
 
 def test_committed_rules_match_generated(tmp_path: Path) -> None:
@@ -256,7 +286,8 @@ def _decoys(target: TargetConfig) -> list[dict[str, str]]:
     return decoys
 
 
-def target_cases(rule: dict[str, Any], target: TargetConfig) -> list[dict[str, Any]]:
+def gauge_cases(rule: dict[str, Any], target: TargetConfig) -> list[dict[str, Any]]:
+    """Certification rules: the gauge on the wrong side fires, on the right side not."""
     hold = minutes(rule["for"])
     metric = f"cc_{target.kpi}"
     labels = _labels(target)
@@ -385,12 +416,114 @@ def run_promtool_tests(tmp_path: Path, rule_files: list[Path], tests: list[dict[
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def _state_labels(target: TargetConfig, window: str, state: str) -> dict[str, str]:
+    """The labels of a ``cc_target_state`` sample as the worker exports it."""
+    scope = {k: v for k, v in _labels(target).items() if k in SCOPE_NAMES}
+    labels = {"target": target.id, "kpi": target.kpi, "period": target.period, **scope}
+    if target.clock is not None:
+        labels["clock"] = target.clock
+    return labels | {"window": window, "state": state}
+
+
+def state_cases(
+    rule: dict[str, Any], target: TargetConfig, window: str, fires_on: str, states: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """One case per state the window can be in (fires on ``fires_on`` only), and a pending one."""
+    hold = minutes(rule["for"])
+    length = hold + 20
+    labels = _labels(target) | {"window": window}
+    value = 0.42 if _delta(target) < 1 else 7.0
+    kpi = {
+        "series": series(f"cc_{target.kpi}", labels),
+        "values": f"{format_number(value)}x{length}",
+    }
+    firing = [
+        {
+            "exp_labels": labels | rule["labels"],
+            "exp_annotations": {
+                key: render(text, labels, value) for key, text in rule["annotations"].items()
+            },
+        }
+    ]
+    name = rule["alert"]
+    cases = []
+    for state in states:
+        inputs = [kpi]
+        for each in states:
+            one = "1" if each == state else "0"
+            inputs.append(
+                {
+                    "series": series("cc_target_state", _state_labels(target, window, each)),
+                    "values": f"{one}x{length}",
+                }
+            )
+        # The rule's own state, set for what it must ignore: another target, the other
+        # window, a neighbouring scope (with its own KPI series).
+        other_window = "previous" if window == "current" else "current"
+        decoys = [
+            _state_labels(target, window, fires_on) | {"target": "someone-else"},
+            _state_labels(target, other_window, fires_on),
+        ]
+        scope_decoy = {n: "decoy" for n in SCOPE_NAMES if n not in target.scope_labels}
+        if scope_decoy:
+            decoys.append(_state_labels(target, window, fires_on) | scope_decoy)
+            inputs.append(
+                {
+                    "series": series(f"cc_{target.kpi}", labels | scope_decoy),
+                    "values": f"{format_number(value)}x{length}",
+                }
+            )
+        inputs += [
+            {"series": series("cc_target_state", d), "values": f"1x{length}"} for d in decoys
+        ]
+        expect = firing if state == fires_on else []
+        cases.append(
+            {
+                "interval": "1m",
+                "input_series": inputs,
+                "alert_rule_test": [
+                    {"eval_time": f"{hold + 5}m", "alertname": name, "exp_alerts": expect}
+                ],
+            }
+        )
+    pending = {
+        "interval": "1m",
+        "input_series": [
+            kpi,
+            {
+                "series": series("cc_target_state", _state_labels(target, window, fires_on)),
+                "values": f"0x9 1x{length}",
+            },
+        ],
+        "alert_rule_test": [
+            {"eval_time": f"{10 + hold - 1}m", "alertname": name, "exp_alerts": []},
+            {"eval_time": f"{10 + hold}m", "alertname": name, "exp_alerts": firing},
+        ],
+    }
+    return [*cases, pending]
+
+
+def target_cases(rules: dict[str, dict[str, Any]], target: TargetConfig) -> list[dict[str, Any]]:
+    """Every rule of one target, every state of its window."""
+    if not is_windowed(target):
+        return gauge_cases(rules[target_alert_name(target)], target)
+    if is_volume_goal(target):
+        open_case = ("current", BEHIND_PACE, OPEN_VOLUME_STATES)
+    else:
+        open_case = ("current", BREACHED, OPEN_OTHER_STATES)
+    return [
+        *state_cases(rules[target_alert_name(target)], target, *open_case),
+        *state_cases(rules[missed_alert_name(target)], target, "previous", MISSED, VERDICTS),
+    ]
+
+
 def _target_tests(config: AppConfig, document: dict[str, Any]) -> list[dict[str, Any]]:
     rules = rules_by_name(document)
     tests = []
     for target in config.targets:
-        tests += target_cases(rules[target_alert_name(target)], target)
-    assert len(tests) == 3 * len(rules)
+        tests += target_cases(rules, target)
+    windowed = sum(1 for t in config.targets if is_windowed(t))
+    assert len(tests) == 3 * (len(config.targets) - windowed) + 2 * 4 * windowed
     return tests
 
 
