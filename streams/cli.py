@@ -203,6 +203,13 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     return print_suggestions(load_settings(), args)
 
 
+def cmd_targets_check(args: argparse.Namespace) -> int:
+    from streams.settings import load_settings
+    from streams.targets.check import print_check
+
+    return print_check(load_settings(), args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cckpi", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -253,6 +260,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--idle", type=float, default=3.0, help="stop reading after this many quiet seconds"
     )
     p.set_defaults(func=cmd_suggest)
+    p = targets.add_parser("check", help="explain why a target is in its state, per scope")
+    p.add_argument("target", help="the target's id in the config file")
+    p.add_argument("--scope", default=None, help="narrow the scopes, e.g. team=support,agent=ana")
+    p.add_argument("--config", type=Path, default=None, help="default: CCKPI_CONFIG")
+    p.add_argument(
+        "--idle", type=float, default=3.0, help="stop reading after this many quiet seconds"
+    )
+    p.set_defaults(func=cmd_targets_check)
     return parser
 
 

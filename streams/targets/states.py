@@ -77,7 +77,7 @@ def min_volume(target: TargetConfig) -> float:
     """The target's own minimum volume, else its KPI's default (0: none)."""
     if target.min_volume is not None:
         return target.min_volume
-    return DEFAULT_MIN_VOLUME.get(target.kpi, 0.0)
+    return float(DEFAULT_MIN_VOLUME.get(target.kpi, 0.0))
 
 
 def tolerance(target: TargetConfig) -> float:

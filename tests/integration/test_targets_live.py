@@ -12,6 +12,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -232,6 +235,22 @@ def test_a_closed_window_gets_one_verdict_per_target_and_scope(
         )
         bob = frozenset({("team", "support"), ("agent", "bob")})
         assert previous[("daily-answered", bob)] == "missed"
+
+        # The command a person runs to ask why.
+        command = [sys.executable, "-m", "streams.cli", "targets", "check", "daily-answered"]
+        command += ["--scope", "agent=bob", "--config", str(config), "--idle", "1"]
+        env_check = {
+            **os.environ,
+            "CCKPI_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+            "CCKPI_TOPIC_PREFIX": prefix,
+        }
+        shown = subprocess.run(
+            command, env=env_check, capture_output=True, text=True, timeout=60, check=True
+        ).stdout
+        assert "scope agent=bob,team=support: window 2026-12-02T00:00:00+00:00" in shown, shown
+        assert "verdict (window closed): missed" in shown, shown
+        assert "why: 2 is not >= 5" in shown, shown
+        assert "worker's last record: missed (verdict)" in shown, shown
 
         # A restarted worker: the marker keeps the window final, nothing is judged twice,
         # and the previous window's verdicts come back as gauges.
