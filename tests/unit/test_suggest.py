@@ -81,3 +81,41 @@ def test_a_suggestion_lies_between_the_median_and_the_best(
     recent = values[-8:]
     low, high = statistics.median(recent), max(recent)
     assert round(low, 4) - 1e-4 <= only.value <= round(high, 4) + 1e-4
+
+
+SUPPORT = parse_config(
+    """
+calendars:
+  support:
+    timezone: UTC
+    hours: {mon: ["09:00-17:00"], tue: ["09:00-17:00"], wed: ["09:00-17:00"],
+            thu: ["09:00-17:00"], fri: ["09:00-17:00"]}
+    holidays: ["2026-12-25"]
+"""
+)
+
+
+def month(start: str, end: str, value: float) -> dict[str, object]:
+    out = record("tickets_solved", start, value, {"team": "support", "agent": "ana"}, True, "month")
+    out["window_end"] = end
+    return out
+
+
+def test_volume_goals_are_proposed_per_business_hour() -> None:
+    calendars = {team: spec.calendar() for team, spec in SUPPORT.calendars.items()}
+    # November 2026: 21 working days; December: 22 (the 25th is a holiday). Ana keeps
+    # exactly 10 tickets a working day: the short month is no worse than the long one.
+    records = [
+        month("2026-11-01T00:00:00+00:00", "2026-12-01T00:00:00+00:00", 210),
+        month("2026-12-01T00:00:00+00:00", "2027-01-01T00:00:00+00:00", 220),
+    ]
+    (paced,) = suggest(records, "month", 1.0, calendars)
+    assert paced.per_hour == 1.25  # 10 a day over 8 open hours, both months: best = median
+    assert paced.value == 215  # 1.25 x the median month's 172 open hours
+    (plain,) = suggest(records, "month", 1.0)  # without calendars: per calendar hour
+    assert plain.value == 216  # December's 31 days made it look a better month
+    assert (plain.median, plain.best) == (215, 220)
+    entry = yaml.safe_load(as_yaml([paced]))["targets"][0]
+    assert entry["pace_tolerance"] == 0.1
+    assert "1.25 per open hour" in entry["description"]
+    parse_config(as_yaml([paced]))
