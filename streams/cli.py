@@ -119,6 +119,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     env["CCKPI_KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{port}"
     env.setdefault("CCKPI_WEB_BIND", "127.0.0.1")
+    # The console shows a target summary line every 15 s, not a line per transition
+    # (transitions stay on cc.target.breaches, the board and the worker's log setting).
+    env.setdefault("CCKPI_LOG_TARGET_TRANSITIONS", "false")
+    env.setdefault("CCKPI_TARGET_SUMMARY_SECONDS", "15")
     if "CCKPI_CONFIG" not in env and DEFAULT_CONFIG.exists():
         env["CCKPI_CONFIG"] = str(DEFAULT_CONFIG)
     web_port = env.get("CCKPI_WEB_PORT", "6066")

@@ -54,7 +54,8 @@ class PublishService:
         self._since_snapshot = 0
         """Bytes of partials merged since the last snapshot was written or loaded."""
         self._snapshot_size = 0
-        self._summarised = time.monotonic()
+        self._summarised = float("-inf")
+        """When the last summary line was logged (the first comes with the first states)."""
         self._verdicts_since: list[TargetState] = []
 
     async def run(self) -> None:
@@ -251,11 +252,11 @@ class PublishService:
         every = self.rt.settings.target_summary_seconds
         if every <= 0 or time.monotonic() - self._summarised < every:
             return
-        self._summarised = time.monotonic()
         line = summary_line(self.rt.book.summary(), self._verdicts_since)
-        self._verdicts_since = []
         if line:
-            log.info("%s", line)
+            self._summarised = time.monotonic()
+            self._verdicts_since = []
+            transitions_log.info("%s", line)
 
     async def _send_all(self, topic: str, records: list[tuple[bytes, bytes]]) -> None:
         """Send keyed records in one batch per partition, each key to the partition
