@@ -14,8 +14,10 @@ rule files ``write_rules`` generates for that config, with every ``for:`` cut to
    and dead-letter panels data; :data:`KNOWN_EMPTY` lists the exceptions;
 2. every generated alert rule returns data and fires, or is listed in
    :data:`QUIET` with why it must stay empty and the queries for the series it
-   compares, which must return data; the target rules agree scope for scope
-   with the worker's own ``cc_target_breached``;
+   compares, which must return data (the ``...Missed`` rules among them: no
+   window closes in this traffic); each target rule fires on exactly the scopes
+   the worker's own ``cc_target_state`` puts in its state (``behind_pace`` for
+   volume goals, ``breached`` with enough volume for the others);
 3. the impossible target: ``cc_target_breached{target="impossible-sl"} == 1``,
    a ``breached`` record on ``<prefix>cc.target.breaches``, and its alert firing.
 """
@@ -44,11 +46,13 @@ from streams.generate.rules import (
     RuleOptions,
     build_pipeline_rules,
     build_rules,
+    missed_alert_name,
     target_alert_name,
     write_rules,
 )
 from streams.simulate.core import SimEvent
 from streams.simulate.runner import simulate_batch
+from streams.targets.states import BEHIND_PACE, BREACHED, is_volume_goal
 from tests.integration.harness import (
     WorkerProcess,
     metric_sum,
@@ -92,6 +96,7 @@ OPTIONS = RuleOptions(
     lag_for=SHORT,
     stuck_for=SHORT,
     surge_for=SHORT,
+    missed_for=SHORT,
 )
 """The shipped thresholds, with every ``for:`` cut to 2 s so alerts fire within the test."""
 JOB = OPTIONS.worker_job
@@ -148,11 +153,17 @@ QUIET: dict[str, tuple[str, list[str]]] = {
         "support's business-clock first reply averages well under an hour in this traffic",
         [],  # the target's own selector is added below for every target rule
     ),
+    "CckpiTargetAnsweredPerAgentBehindPace": (
+        "every agent answers at least 28 contacts in these six hours, above the month's pace "
+        "(500 x the business time elapsed by Monday morning: under 10)",
+        ['cc_target_state{target="answered-per-agent",state=~"on_pace|met"} == 1'],
+    ),
     "CckpiTargetCertificationCurrentBreached": (
         "certifications are valid for months; none expires within six simulated hours",
         [],
     ),
 }
+MISSED_REASON = "all traffic lies in one day: no window of the target's period closes"
 """Rules that must NOT fire with this traffic: why, and what must return data instead."""
 
 KNOWN_EMPTY: dict[str, tuple[str, tuple[str, str]]] = {}
@@ -306,6 +317,10 @@ def test_dashboards_and_alerts_on_a_live_prometheus(
     config = load_config(config_path)
     rule_files = write_rules(config, tmp_path / "rules", OPTIONS)
     rules = _rules(config)
+    quiet = dict(QUIET)
+    for target in config.targets:
+        if not target.kpi.startswith("certifications_"):
+            quiet[missed_alert_name(target)] = (MISSED_REASON, [])
     assert set(QUIET) <= {rule["alert"] for rule in rules}, "stale QUIET"
     boards = build_dashboards(config, OPTIONS)
 
@@ -398,21 +413,23 @@ def test_dashboards_and_alerts_on_a_live_prometheus(
         assert not unhealthy, unhealthy
         assert {r["duration"] for r in loaded.values()} == {2}, "RuleOptions for: not applied"
         targets = {target_alert_name(t): t for t in config.targets}
-        loud = [rule for rule in rules if rule["alert"] not in QUIET]
+        loud = [rule for rule in rules if rule["alert"] not in quiet]
         wait_until(
             lambda: all(rule["alert"] in _firing(prom) for rule in loud),
             60,
-            f"every rule but {sorted(QUIET)} to fire (firing: {sorted(_firing(prom))})",
+            f"every rule but {sorted(quiet)} to fire (firing: {sorted(_firing(prom))})",
         )
         firing = _firing(prom)
         for rule in rules:
             name, result = rule["alert"], prom.query(rule["expr"])
-            if name in QUIET:
-                reason, inputs = QUIET[name]
+            if name in quiet:
+                reason, inputs = quiet[name]
                 assert not result, f"{name} should be quiet ({reason}): {result}"
                 assert name not in firing, f"{name} fires, but {reason}"
                 if name in targets:
                     inputs = [*inputs, target_selector(targets[name])]
+                if name.endswith("Missed"):
+                    inputs = [*inputs, 'cc_target_state{window="current"}']
                 for expr in inputs:
                     assert prom.query(expr), f"{name}: no data from {expr} ({reason})"
             else:
@@ -420,17 +437,24 @@ def test_dashboards_and_alerts_on_a_live_prometheus(
                 breaching = {_labels(series) for series in result}
                 assert breaching <= firing[name], (name, breaching - firing[name])
             if name in targets:
-                # Prometheus's rule and the worker's own evaluation agree, scope by scope.
+                # The rule fires exactly on the scopes the worker judges to be in its state.
                 target = targets[name]
-                states = prom.query(f'cc_target_breached{{target="{target.id}"}}')
-                assert states, f"no cc_target_breached for {target.id}"
-                worker_breached = {
-                    _labels(s, ("target", "kpi", "period", "clock"))
+                if target.kpi.startswith("certifications_"):
+                    selector = f'cc_target_breached{{target="{target.id}"}}'
+                else:
+                    state = BEHIND_PACE if is_volume_goal(target) else BREACHED
+                    selector = (
+                        f'cc_target_state{{target="{target.id}",window="current",state="{state}"}}'
+                    )
+                states = prom.query(selector)
+                assert states, f"no {selector}"
+                worker_judged = {
+                    _labels(s, ("target", "kpi", "period", "clock", "window", "state"))
                     for s in states
                     if float(s["value"][1]) == 1
                 }
-                rule_breached = {_labels(s, ("period", "window", "clock")) for s in result}
-                assert rule_breached == worker_breached, (target.id, rule_breached, worker_breached)
+                rule_fired = {_labels(s, ("period", "window", "clock")) for s in result}
+                assert rule_fired == worker_judged, (target.id, rule_fired, worker_judged)
 
         # 3. The impossible target, three ways.
         breached = prom.query('cc_target_breached{target="impossible-sl"} == 1')
