@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from streams.config import TargetConfig
 from streams.kpi.business_hours import BusinessCalendar
 from streams.kpi.catalogue import CERTIFICATION_KPIS, PERIODS, TEAM_AVERAGE_SUFFIX
+from streams.kpi.derive import FORMULAS
 from streams.kpi.merge import KpiValue, Merger, Scope, Window
 from streams.targets.pace import NO_PACE, Pace, pace
 from streams.targets.states import (
@@ -80,11 +81,15 @@ class TargetBook:
         self.last: dict[Key, str] = {}
         self.verdicts: dict[Key, TargetState] = {}
         self._judged: set[tuple[str, Window]] = set()
+        self._paces: dict[tuple[float, str | None, Window, float], Pace] = {}
+        """The pace of a goal by team, window and instant: every agent without shifts of a
+        team shares it (thousands of agents, one business-hours computation)."""
 
     def evaluate(self, merger: Merger) -> list[TargetState]:
         """Re-evaluate every target; return the states that changed."""
         fresh: dict[Key, TargetState] = {}
         now = merger.global_watermark
+        self._paces.clear()
         for target in self.targets:
             for state in self._open_states(target, merger, now):
                 fresh[(target.id, state.scope)] = state
@@ -139,7 +144,7 @@ class TargetBook:
         end = merger.clock.end(*window)
         out = []
         for value in self._values(target, merger, window):
-            judged = self._pace(target, merger, window, value.scope, end)
+            judged = self._pace(target, merger, window, end, value.scope, end)
             volume = _volume(target, value)
             verdict = judge_close(target, value.value, volume, judged.goal)
             state = TargetState(
@@ -174,8 +179,9 @@ class TargetBook:
         if window is None:
             return []
         out = []
+        end = merger.clock.end(*window)
         for value in self._values(target, merger, window):
-            judged = self._pace(target, merger, window, value.scope, now)
+            judged = self._pace(target, merger, window, end, value.scope, now)
             volume = _volume(target, value)
             state = judge_open(target, value.value, volume, judged.expected)
             out.append(
@@ -193,11 +199,17 @@ class TargetBook:
         return out
 
     def _pace(
-        self, target: TargetConfig, merger: Merger, window: Window, scope: Scope, now: float
+        self,
+        target: TargetConfig,
+        merger: Merger,
+        window: Window,
+        end: float,
+        scope: Scope,
+        now: float,
     ) -> Pace:
         if not is_volume_goal(target):
             return NO_PACE
-        start, end = window[1], merger.clock.end(*window)
+        start = window[1]
         labels = dict(scope)
         team = labels.get("team")
         calendar = self.calendar(team) if team is not None and self.calendar else None
@@ -207,12 +219,34 @@ class TargetBook:
             shifts = merger.shifts
             if shifts.staffed(team, agent, start, end):
                 staffed = _staffed(shifts.staffed, team, agent)
-        return pace(target.value, start, end, now, calendar, staffed)
+                return pace(target.value, start, end, now, calendar, staffed)
+        key = (target.value, team, window, now)
+        found = self._paces.get(key)
+        if found is None:
+            found = self._paces[key] = pace(target.value, start, end, now, calendar)
+        return found
 
     @staticmethod
     def _values(target: TargetConfig, merger: Merger, window: Window) -> list[KpiValue]:
         cells = merger.windows.get(window, {})
-        scopes = [s for s in cells if target.matches(dict(s))]
+        names = target.scope_labels
+        scopes = [
+            s
+            for s in cells
+            if len(s) == len(names)
+            and all(a[0] == b for a, b in zip(s, names, strict=True))
+            and target.matches(dict(s))
+        ]
+        formula = FORMULAS.get((target.kpi, target.clock))
+        if formula is not None:
+            # The engine's own formula of this one KPI: what merger.values would give
+            # for it, without deriving every other KPI and the agent-beside-team values.
+            out = []
+            for scope in scopes:
+                value = formula(cells[scope])
+                if value is not None:
+                    out.append(KpiValue(target.kpi, target.clock, scope, *value))
+            return out
         if target.kpi.endswith(TEAM_AVERAGE_SUFFIX):
             teams = {dict(s)["team"] for s in scopes}
             scopes = [s for s in cells if len(s) == 2 and s[0][0] == "agent" and s[1][1] in teams]

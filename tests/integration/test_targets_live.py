@@ -6,7 +6,8 @@
    nobody (no breach record, no ``cc_target_breached``).
 2. A day window closes: exactly one verdict per target and scope on
    ``cc.target.breaches``, the gauges carry it as the previous window's state,
-   and a restarted worker neither repeats it nor forgets it.
+   and a restarted worker neither repeats it nor forgets it; an agent with an
+   `agent.shift` gets a goal pro-rated by staffed time.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from streams.settings import load_settings
 from streams.simulate.runner import simulate_batch
 from streams.topics import declare_topics
 from tests.integration.harness import WorkerProcess, metric_sum, produce, read_topic, wait_until
-from tests.unit.kpi_helpers import answered, offered, qa, survey, ticket, topic_of
+from tests.unit.kpi_helpers import answered, ev, iso, offered, qa, survey, ticket, topic_of
 
 pytestmark = pytest.mark.integration
 
@@ -180,6 +181,10 @@ def day_events() -> list[dict[str, Any]]:
     out += [answered(f"ann{i}", at + 10 + i, 5, agent="ann") for i in range(6)]
     out += [answered(f"bob{i}", at + 20 + i, 5, agent="bob") for i in range(2)]
     out += [answered(f"cy{i}", at + 30 + i, 50, agent="cy", queue="vip") for i in range(3)]
+    # dee works a 6-hour shift (a quarter of the 24x7 team's day): a goal of 5 x 1/4.
+    start, end = DAY + 8 * 3600, DAY + 14 * 3600
+    out.append(ev("agent.shift", "dee-shift", DAY, agent="dee", start=iso(start), end=iso(end)))
+    out += [answered(f"dee{i}", at + 40 + i, 5, agent="dee") for i in range(2)]
     return out
 
 
@@ -210,7 +215,7 @@ def test_a_closed_window_gets_one_verdict_per_target_and_scope(
         wait_until(worker.samples, 90, "the worker's /metrics")
         first = day_events() + closing_events("close", NEXT_DAY)
         asyncio.run(produce(broker.bootstrap_servers, messages(prefix, first)))
-        wait_until(lambda: len(verdicts(broker, prefix)) >= 4, 90, "the verdicts")
+        wait_until(lambda: len(verdicts(broker, prefix)) >= 6, 90, "the verdicts")
         got = Counter(
             (r["target"], tuple(sorted(r["scope"].items())), r["window_start"], r["state"])
             for r in verdicts(broker, prefix)
@@ -221,6 +226,7 @@ def test_a_closed_window_gets_one_verdict_per_target_and_scope(
                 ("daily-answered", (("agent", "ann"), ("team", "support")), day, "met"): 1,
                 ("daily-answered", (("agent", "bob"), ("team", "support")), day, "missed"): 1,
                 ("daily-answered", (("agent", "cy"), ("team", "support")), day, "missed"): 1,
+                ("daily-answered", (("agent", "dee"), ("team", "support")), day, "met"): 1,
                 (
                     "daily-sl",
                     (("queue", "billing"), ("team", "support")),
@@ -230,6 +236,8 @@ def test_a_closed_window_gets_one_verdict_per_target_and_scope(
                 ("daily-sl", (("queue", "vip"), ("team", "support")), day, "insufficient_data"): 1,
             }
         ), got
+        (dee,) = [r for r in verdicts(broker, prefix) if r["scope"].get("agent") == "dee"]
+        assert (dee["value"], dee["expected"]) == (2, 1.25), dee
         previous = wait_until(
             lambda: states(worker, window="previous"), 30, "the verdicts as gauges"
         )

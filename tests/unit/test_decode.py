@@ -71,6 +71,7 @@ VALID: list[dict[str, Any]] = [
     ev("survey.csat", "e10", T0, score=5),
     ev("qa.evaluated", "e11", T0, agent="ann", score=87.5, criteria={"greeting": 100}),
     ev("agent.certified", "e12", T0, agent="ann", certification="gdpr", valid_days=365),
+    ev("agent.shift", "e13", T0, agent="ann", start=iso(T0), end=iso(T0 + 8 * 3600)),
 ]
 MODEL_OF = {
     "contact.offered": models.ContactOffered,
@@ -85,6 +86,7 @@ MODEL_OF = {
     "survey.csat": models.SurveyCsat,
     "qa.evaluated": models.QaEvaluated,
     "agent.certified": models.AgentCertified,
+    "agent.shift": models.AgentShift,
 }
 
 
