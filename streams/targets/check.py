@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from aiokafka.errors import KafkaError
 
 from streams.config import AppConfig, TargetConfig, load_config
 from streams.errors import CckpiError
@@ -31,6 +32,7 @@ from streams.targets.states import (
     judge_close,
     judge_open,
     min_volume,
+    pace_floor,
     tolerance,
 )
 from streams.topics import AGGREGATES, BREACHES, read_all
@@ -113,7 +115,7 @@ def explain(
         line += f", volume {format_number(float(volume))} (minimum {least})"
     lines.append(line)
     if judged.share is not None and judged.expected is not None:
-        floor = judged.expected * (1 - tolerance(target))
+        floor = pace_floor(target, judged.expected)
         lines.append(
             f"  elapsed {judged.share:.2%} of the window ({clock}); expected "
             f"{judged.expected:.4g} by now, on pace from {floor:.4g} "
@@ -188,8 +190,12 @@ async def _read(settings: Settings, topic: str, idle: float) -> list[dict[str, A
 def print_check(settings: Settings, args: argparse.Namespace) -> int:
     config = load_config(args.config or settings.config)
     scope = parse_scope(args.scope)
-    aggregates = asyncio.run(_read(settings, AGGREGATES, args.idle))
-    breaches = asyncio.run(_read(settings, BREACHES, args.idle))
+    try:
+        aggregates = asyncio.run(_read(settings, AGGREGATES, args.idle))
+        breaches = asyncio.run(_read(settings, BREACHES, args.idle))
+    except KafkaError as exc:
+        servers = settings.kafka_bootstrap_servers
+        raise CckpiError(f"cannot read the topics at {servers}: {exc}") from exc
     for line in check(config, args.target, scope, aggregates, breaches):
         print(line)
     return 0

@@ -6,7 +6,8 @@ the values and volumes from the merger and calls these.
 
 - A volume goal (``>=`` or ``>`` on a count KPI, e.g. 1200 tickets a month) is
   judged on pace while its window is open: ``on_pace`` when the value is at
-  least the expected share of the target less the tolerance, else
+  least the expected share of the target less the tolerance (in whole counts,
+  rounded down), else
   ``behind_pace``; ``met`` once the target itself is reached.
 - Every other goal (``<=`` caps, ratios, means) is ``met`` or ``breached``
   while open; a ratio or mean whose volume (its denominator) is below the
@@ -17,6 +18,7 @@ the values and volumes from the merger and calls these.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 
@@ -89,6 +91,13 @@ def expected(target_value: float, share: float) -> float:
     return target_value * min(1.0, max(0.0, share))
 
 
+def pace_floor(target: TargetConfig, expected_now: float) -> float:
+    """The least count that is on pace: the pace less the tolerance, in whole counts
+    (rounded down: nobody is behind for a fraction of a ticket, so the first minutes of
+    a window, when the pace is below one, put nobody behind)."""
+    return float(math.floor(expected_now * (1 - tolerance(target)) + 1e-9))
+
+
 def judge_open(
     target: TargetConfig, value: float, volume: float | None, expected_now: float | None
 ) -> str:
@@ -102,7 +111,7 @@ def judge_open(
     if is_volume_goal(target):
         if met:
             return MET
-        if expected_now is None or value >= expected_now * (1 - tolerance(target)):
+        if expected_now is None or value >= pace_floor(target, expected_now):
             return ON_PACE
         return BEHIND_PACE
     if volume is not None and volume < min_volume(target):

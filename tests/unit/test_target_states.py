@@ -76,7 +76,8 @@ def reference_open(
         if expected is None:
             return "on_pace"  # no business time yet: nobody is behind
         allowed = expected * (1 - (0.1 if tolerance is None else tolerance))
-        return "on_pace" if value >= allowed else "behind_pace"
+        whole = int(allowed + 1e-9)  # counts are whole: the largest integer <= allowed
+        return "on_pace" if value >= whole else "behind_pace"
     least = default_minimum if minimum is None else minimum
     if volume is not None and volume < least:
         return "insufficient_data"
@@ -129,7 +130,7 @@ def targets(draw: st.DrawFn) -> tuple[TargetConfig, str, float, float | None, fl
 numbers = st.sampled_from([0.0, 0.02, 0.5, 0.79, 0.8, 0.81, 1.0, 35.0, 36.0, 40.0, 70.0, 1200.0])
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=800, deadline=None)
 @given(
     targets(),
     numbers,
@@ -147,7 +148,7 @@ def test_open_state_follows_the_contract(
     assert judge_open(target, value, volume, expected) == want
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=800, deadline=None)
 @given(
     targets(),
     numbers,
@@ -182,7 +183,10 @@ CAP = target("{id: c, kpi: contacts_abandoned, period: day, op: '<=', value: 10}
         (0, 0.0, ON_PACE),  # the first minute of the month: nobody is behind
         (0, 40.0, BEHIND_PACE),  # a day into a 30-day month with nothing solved
         (36, 40.0, ON_PACE),  # exactly expected x (1 - 0.1)
-        (35.9, 40.0, BEHIND_PACE),
+        (35, 40.0, BEHIND_PACE),
+        (0, 1.0, ON_PACE),  # the pace less 10% is below one ticket: nobody is behind
+        (0, 1.12, BEHIND_PACE),  # 1.008: one ticket is due
+        (18, 20.45, ON_PACE),  # 18.4 tolerated: 18 whole tickets are enough
         (1200, 1200.0, MET),
         (1300, 40.0, MET),
         (3, None, ON_PACE),  # no business time in the window yet
@@ -234,7 +238,7 @@ CALENDARS = {"support": SUPPORT, "sales": SALES, "none": None}
 START = datetime(2026, 10, 1, tzinfo=UTC).timestamp()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(
     st.sampled_from(sorted(CALENDARS)),
     st.sampled_from([DAY, WEEK, MONTH]),
@@ -310,7 +314,7 @@ def seconds_covered(spans: list[tuple[int, int]], lo: int, hi: int) -> int:
     return sum(1 for t in range(lo, hi) if any(s <= t < e for s, e in spans))
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(intervals, st.integers(-5, 95), st.integers(0, 100))
 def test_covered_counts_each_second_once(spans: list[tuple[int, int]], lo: int, width: int) -> None:
     merged: list[tuple[float, float]] = []
