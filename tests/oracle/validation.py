@@ -15,7 +15,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 TOPIC_OF_TYPE = {
@@ -31,6 +31,7 @@ TOPIC_OF_TYPE = {
     "survey.csat": "cc.surveys",
     "qa.evaluated": "cc.quality",
     "agent.certified": "cc.agents",
+    "agent.shift": "cc.agents",
 }
 INPUT_TOPICS = frozenset(TOPIC_OF_TYPE.values())
 CHANNELS = frozenset({"voice", "chat", "email", "social", "messaging"})
@@ -70,6 +71,8 @@ class Event:
     score: float | None = None
     certification: str | None = None
     valid_days: int | None = None
+    start: datetime | None = None  # agent.shift
+    end: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,11 @@ def _type_fields(obj: dict[str, Any], kind: str) -> dict[str, Any]:
             "contact_id": _string(obj, "contact_id", optional=True),
             "ticket_id": _string(obj, "ticket_id", optional=True),
         }
+    if kind == "agent.shift":
+        start, end = _timestamp(obj, "start"), _timestamp(obj, "end")
+        if not start < end <= start + timedelta(days=7):
+            raise _Bad("out_of_range", "a shift ends after its start, within 7 days")
+        return {"agent": _string(obj, "agent"), "start": start, "end": end}
     return {
         "agent": _string(obj, "agent"),
         "certification": _string(obj, "certification"),

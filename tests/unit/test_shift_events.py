@@ -11,6 +11,7 @@ from streams.events.decode import DeadLetter, Decoder
 from streams.pipeline import snapshots
 from streams.pipeline.runtime import Runtime
 from streams.settings import load_settings
+from tests.oracle.validation import Invalid, parse_event
 
 from .kpi_helpers import HOUR_S, T0, Engine, ev, iso, raw
 
@@ -70,3 +71,22 @@ def test_shifts_fold_into_staffed_time_once_and_survive_a_snapshot() -> None:
     values = snapshots.encode("s", 1, engine.merger, {})
     assert [loader.add(v) for v in values][-1] is True
     assert restored.merger.shifts.agents == shifts.agents
+
+
+def test_the_decoder_agrees_with_the_oracle_on_shifts() -> None:
+    cases = [
+        shift("ok", "ann", T0, T0 + 8 * HOUR_S),
+        shift("ok-week", "ann", T0, T0 + 7 * 86400),
+        shift("back", "ann", T0 + HOUR_S, T0),
+        shift("empty", "ann", T0, T0),
+        shift("long", "ann", T0, T0 + 7 * 86400 + 1),
+        shift("naive", "ann", "2026-11-02T09:00:00", T0),
+        {k: v for k, v in shift("anon", "ann", T0, T0 + 1).items() if k != "agent"},
+    ]
+    decoder = Decoder("cc.agents", 65536)
+    for event in cases:
+        ours = decoder.decode(raw(event))
+        theirs = parse_event("cc.agents", raw(event))
+        assert isinstance(ours, DeadLetter) == isinstance(theirs, Invalid), (event, ours, theirs)
+        if isinstance(ours, DeadLetter) and isinstance(theirs, Invalid):
+            assert ours.reason == theirs.reason, (event, ours, theirs)
