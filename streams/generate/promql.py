@@ -124,3 +124,13 @@ def state_expr(target: TargetConfig, window: str, state: str) -> str:
     on = ", ".join(SCOPE_NAMES)
     kpi = target_selector(target, window)
     return f"{kpi} and on({on}) ({state_selector(target, window, state)} == 1)"
+
+
+def verdict_expr(target: TargetConfig, state: str) -> str:
+    """The previous window's KPI series of the scopes whose verdict is ``state``, with the
+    verdict's ``window_start`` label: each window's miss is an alert of its own (one
+    notification), not the continuation of the last one."""
+    on = ", ".join(SCOPE_NAMES)
+    kpi = target_selector(target, "previous")
+    verdict = state_selector(target, "previous", state)
+    return f"{kpi} * on({on}) group_left(window_start) ({verdict} == 1)"

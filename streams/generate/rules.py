@@ -31,6 +31,7 @@ from streams.generate.promql import (
     format_number,
     is_windowed,
     state_expr,
+    verdict_expr,
 )
 from streams.targets.states import BEHIND_PACE, BREACHED, MISSED, is_volume_goal, tolerance
 
@@ -141,13 +142,13 @@ def missed_rule(target: TargetConfig, options: RuleOptions = DEFAULT_OPTIONS) ->
     """The alerting rule on the verdict of the previous (closed) window: ``missed``."""
     scope = _scope_text(target)
     text = (
-        f"{target.kpi} ended the previous {target.period} window at {{{{ $value }}}} for "
-        f"{scope}: missed"
+        f"{target.kpi} ended the {target.period} window of {{{{ $labels.window_start }}}} at "
+        f"{{{{ $value }}}} for {scope}: missed"
     )
     return _target_rule(
         target,
         missed_alert_name(target),
-        state_expr(target, "previous", MISSED),
+        verdict_expr(target, MISSED),
         options.missed_for,
         f"Target {target.id} missed for {scope}",
         text,

@@ -157,7 +157,8 @@ class KpiCollector(Collector):
         for verdict in self._book.verdicts.values():
             window = verdict.window
             if window is not None and previous[window[0]] == window:
-                labels = target_labels(verdict)
+                # The window's start makes each window's verdict an alert of its own.
+                labels = target_labels(verdict) | {"window_start": merger.clock.iso(window[1])}
                 add_states(family(*STATE_FAMILY), labels, "previous", verdict.state, VERDICTS)
         # Everything is read from the merger before the first family is yielded.
         for kpi in list(kpis):
@@ -176,7 +177,7 @@ class KpiCollector(Collector):
 STATE_FAMILY = (
     "cc_target_state",
     "1 for the state a target is in (window current) or its verdict on the closed "
-    "previous window (window previous), 0 for the others",
+    "previous window (window previous, with its window_start), 0 for the others",
 )
 
 

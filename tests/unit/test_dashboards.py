@@ -56,7 +56,8 @@ def exposed_metrics() -> dict[str, set[str]]:
         "cc_agent_certification_expiry_timestamp_seconds": {"team", "agent", "certification"},
         "cc_target": {"target", "kpi", "period", "clock"} | SCOPE,
         "cc_target_breached": {"target", "kpi", "period", "clock"} | SCOPE,
-        "cc_target_state": {"target", "kpi", "period", "clock", "window", "state"} | SCOPE,
+        "cc_target_state": {"target", "kpi", "period", "clock", "window", "state", "window_start"}
+        | SCOPE,
         "cc_target_expected": {"target", "kpi", "period", "clock"} | SCOPE,
         "cc_events_total": {"topic", "type"},
         "cc_events_invalid_total": {"topic", "reason"},

@@ -189,8 +189,9 @@ EXPECTED_EXPRS = {
     'team="support",queue="",agent="",channel=""}' + ON + "(cc_target_state{target="
     '"weekly-abandon",window="current",state="breached"} == 1)',
     "CckpiTargetWeeklyAbandonMissed": 'cc_abandon_ratio{period="week",window="previous",'
-    'team="support",queue="",agent="",channel=""}' + ON + "(cc_target_state{target="
-    '"weekly-abandon",window="previous",state="missed"} == 1)',
+    'team="support",queue="",agent="",channel=""} * on(team, queue, agent, channel) '
+    'group_left(window_start) (cc_target_state{target="weekly-abandon",window="previous",'
+    'state="missed"} == 1)',
     "CckpiTargetTicketsPerAgentBehindPace": 'cc_tickets_solved{period="month",'
     'window="current",team!="",queue="",agent!="",channel=""}' + ON + "(cc_target_state{"
     'target="tickets-per-agent",window="current",state="behind_pace"} == 1)',
@@ -422,7 +423,14 @@ def _state_labels(target: TargetConfig, window: str, state: str) -> dict[str, st
     labels = {"target": target.id, "kpi": target.kpi, "period": target.period, **scope}
     if target.clock is not None:
         labels["clock"] = target.clock
-    return labels | {"window": window, "state": state}
+    labels |= {"window": window, "state": state}
+    if window == "previous":
+        labels["window_start"] = WINDOW_START
+    return labels
+
+
+WINDOW_START = "2026-11-01T00:00:00+01:00"
+"""The ``window_start`` label a verdict carries (the previous window's start)."""
 
 
 def state_cases(
@@ -437,11 +445,13 @@ def state_cases(
         "series": series(f"cc_{target.kpi}", labels),
         "values": f"{format_number(value)}x{length}",
     }
+    # A verdict's alert carries its window's start (copied from cc_target_state).
+    alerted = labels | ({"window_start": WINDOW_START} if window == "previous" else {})
     firing = [
         {
-            "exp_labels": labels | rule["labels"],
+            "exp_labels": alerted | rule["labels"],
             "exp_annotations": {
-                key: render(text, labels, value) for key, text in rule["annotations"].items()
+                key: render(text, alerted, value) for key, text in rule["annotations"].items()
             },
         }
     ]
