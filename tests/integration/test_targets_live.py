@@ -243,6 +243,12 @@ def test_a_closed_window_gets_one_verdict_per_target_and_scope(
         )
         bob = frozenset({("team", "support"), ("agent", "bob")})
         assert previous[("daily-answered", bob)] == "missed"
+        starts = {
+            lab.get("window_start")
+            for name, lab, _ in worker.samples()
+            if name == "cc_target_state" and lab["window"] == "previous"
+        }
+        assert starts == {day}, starts  # each window's verdict is an alert of its own
 
         # The command a person runs to ask why.
         command = [sys.executable, "-m", "streams.cli", "targets", "check", "daily-answered"]
