@@ -208,3 +208,9 @@ def test_summary_line_counts_states_and_names_misses() -> None:
     book.evaluate(engine.merger)
     assert summary_line(book.summary(), []) == "targets: 1 on_pace, 1 behind_pace"
     assert summary_line(book.summary().__class__(), []) == ""
+    after = M0 + MONTH_S + 600
+    engine.fold([offered("next", after), *solved(1, "cy", after, prefix="n")])
+    verdicts = close_all(engine, book)
+    assert summary_line(book.summary(), verdicts) == (
+        "targets: 1 on_pace, 1 behind_pace; verdicts: 2 missed (missed: tickets)"
+    )
