@@ -3,9 +3,12 @@ shifts, one verdict per window at close, and the target gauges."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
 from streams.config import parse_config
@@ -33,10 +36,12 @@ calendars:
 """
 
 
-def setup(*targets: str, calendars: str = "") -> tuple[Engine, TargetBook]:
+def setup(
+    *targets: str, calendars: str = "", sources: tuple[str, ...] = ("cc.contacts:0", "cc.tickets:0")
+) -> tuple[Engine, TargetBook]:
     text = calendars + "targets:\n" + "".join(f"  - {t}\n" for t in targets)
     config = parse_config(text)
-    engine = Engine(config, grace=300, sources=["cc.contacts:0", "cc.tickets:0"])
+    engine = Engine(config, grace=300, sources=sources)
     return engine, TargetBook(config.targets, engine.calendar)
 
 
@@ -214,3 +219,50 @@ def test_summary_line_counts_states_and_names_misses() -> None:
     assert summary_line(book.summary(), verdicts) == (
         "targets: 1 on_pace, 1 behind_pace; verdicts: 2 missed (missed: tickets)"
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["ann", "bob"]), st.integers(0, 40), st.integers(1, 30)),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_transitions_follow_the_states_one_record_per_change(
+    batches: list[tuple[str, int, int]],
+) -> None:
+    """Whatever arrives in whatever order: a record exactly when a scope's state changes
+    (a first sight only when it is bad), and each window judged once at close."""
+    engine, book = setup(
+        "{id: daily, kpi: contacts_answered, period: day, scope: {agent: '*'}, op: '>=', "
+        "value: 40}",
+        "{id: sl, kpi: service_level_ratio, period: day, scope: {queue: '*'}, op: '>=', "
+        "value: 0.8, min_volume: 10}",
+        sources=("cc.contacts:0",),
+    )
+    opened: set[tuple[str, tuple[tuple[str, str], ...], object]] = set()
+    known: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+    judged: Counter[tuple[str, tuple[tuple[str, str], ...], object]] = Counter()
+    for n, (agent, count, hours) in enumerate(batches):
+        at = M0 + hours * HOUR_S
+        waits = [5 if i % 3 else 60 for i in range(count)]
+        engine.fold([answered(f"{n}-{i}", at + i, w, agent=agent) for i, w in enumerate(waits)])
+        changed = book.evaluate(engine.merger)
+        want = {
+            key
+            for key, state in book.states.items()
+            if (key not in known and state.state in ("breached", "behind_pace"))
+            or (key in known and known[key] != state.state)
+        }
+        assert {(s.target.id, s.scope) for s in changed} == want
+        assert len(changed) == len(want)
+        known |= {key: state.state for key, state in book.states.items()}
+        opened |= {(k[0], k[1], s.window) for k, s in book.states.items()}
+        for verdict in close_all(engine, book):
+            judged[(verdict.target.id, verdict.scope, verdict.window)] += 1
+    engine.fold([offered("end", M0 + 5 * DAY_S, team="later")])  # every day so far closes
+    for verdict in close_all(engine, book):
+        judged[(verdict.target.id, verdict.scope, verdict.window)] += 1
+    assert set(judged) == opened
+    assert set(judged.values()) <= {1}
