@@ -6,9 +6,7 @@ the values and volumes from the merger and calls these.
 
 - A volume goal (``>=`` or ``>`` on a count KPI, e.g. 1200 tickets a month) is
   judged on pace while its window is open: ``on_pace`` when the value is at
-  least the expected share of the target less the tolerance (in whole counts,
-  rounded down), else
-  ``behind_pace``; ``met`` once the target itself is reached.
+  least the expected share of the target less the tolerance, else ``behind_pace``; ``met`` once the target itself is reached.
 - Every other goal (``<=`` caps, ratios, means) is ``met`` or ``breached``
   while open; a ratio or mean whose volume (its denominator) is below the
   minimum is ``insufficient_data``.
@@ -18,7 +16,6 @@ the values and volumes from the merger and calls these.
 
 from __future__ import annotations
 
-import math
 import operator
 from collections.abc import Callable
 
@@ -92,10 +89,11 @@ def expected(target_value: float, share: float) -> float:
 
 
 def pace_floor(target: TargetConfig, expected_now: float) -> float:
-    """The least count that is on pace: the pace less the tolerance, in whole counts
-    (rounded down: nobody is behind for a fraction of a ticket, so the first minutes of
-    a window, when the pace is below one, put nobody behind)."""
-    return float(math.floor(expected_now * (1 - tolerance(target)) + 1e-9))
+    """The least value that is on pace: the pace less the tolerance (CONTRACT.md v1.2:
+    ``on_pace`` when value >= expected x (1 - tolerance)). Not rounded: the contract
+    pins the comparison, and the alert rules' ``for:`` keeps a first ticket that is a
+    few minutes late from paging anyone."""
+    return expected_now * (1 - tolerance(target))
 
 
 def judge_open(
