@@ -6,7 +6,8 @@ the values and volumes from the merger and calls these.
 
 - A volume goal (``>=`` or ``>`` on a count KPI, e.g. 1200 tickets a month) is
   judged on pace while its window is open: ``on_pace`` when the value is at
-  least the expected share of the target less the tolerance, else ``behind_pace``; ``met`` once the target itself is reached.
+  least the expected share of the target less the tolerance, else ``behind_pace``;
+  ``met`` once the target itself is reached.
 - Every other goal (``<=`` caps, ratios, means) is ``met`` or ``breached``
   while open; a ratio or mean whose volume (its denominator) is below the
   minimum is ``insufficient_data``.
