@@ -153,6 +153,18 @@ class Durable:
             if not self.spool.size:
                 await self._wake.wait()
 
+    async def _last_drain(self) -> None:
+        if not self.broker_up:
+            await self._connect()
+        await self.drain()
+
+    async def wait_for_broker(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for the forwarder's first connection (tests, benchmarks)."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while not self.broker_up and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        return self.broker_up
+
     async def stop(self, drain_seconds: float = 5.0) -> None:
         """Forward what can be forwarded within ``drain_seconds``; the rest stays spooled."""
         self._stopping = True
@@ -160,9 +172,9 @@ class Durable:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self.broker_up and self.spool.pending_bytes:
+        if self.spool.pending_bytes:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.drain(), drain_seconds)
+                await asyncio.wait_for(self._last_drain(), drain_seconds)
         await self._drop_sink()
         if self.spool.pending_bytes:
             log.warning(
