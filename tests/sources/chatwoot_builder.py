@@ -130,6 +130,7 @@ class Delivery:
     payload: dict[str, Any]
     body: bytes
     delivery_id: str
+    at: datetime  # when Chatwoot sent it (the action's time)
 
 
 @dataclass
@@ -156,6 +157,11 @@ class Account:
         conv.expect("ticket.created", conv.created, created=False)
         return conv
 
+    def in_time_order(self) -> None:
+        """Deliveries and expected events of interleaved conversations, sorted (stable) by time."""
+        self.deliveries.sort(key=lambda d: d.at)
+        self.expected.sort(key=lambda e: e["occurred_at"])
+
     def next_message_id(self) -> int:
         self._message_ids += 1
         return self._message_ids
@@ -177,9 +183,11 @@ class Conversation:
     first_reply: datetime | None = None
     waiting_since: int = 0
     last_activity: int = 0
+    clock: datetime = datetime.min.replace(tzinfo=UTC)
 
     def __post_init__(self) -> None:
         self.created = self.created.replace(microsecond=0)  # created_at is sent as whole seconds
+        self.clock = self.created
         self.updated = self.created.timestamp() + 0.000321
         self.last_activity = int(self.created.timestamp())
 
@@ -251,7 +259,7 @@ class Conversation:
 
     def deliver(self, event: str, payload: dict[str, Any], **extra: Any) -> Delivery:
         payload = {**payload, "event": event, **extra}
-        delivery = Delivery(event, payload, rails_json(payload), str(uuid.uuid4()))
+        delivery = Delivery(event, payload, rails_json(payload), str(uuid.uuid4()), self.clock)
         self.account.deliveries.append(delivery)
         return delivery
 
@@ -269,6 +277,7 @@ class Conversation:
         self.account.expected.append(event)
 
     def _touch(self, at: datetime) -> None:
+        self.clock = at
         self.updated = at.timestamp() + 0.000456  # to_f keeps microseconds; the mapping keeps ms
 
     def _message(
