@@ -89,7 +89,11 @@ class Durable:
 
     async def _connect(self) -> None:
         await self._drop_sink()
-        sink = EventSink(self.settings, request_timeout_ms=max(1000, int(self.timeout * 1000)))
+        # No linger: a request waits for its own acks, and concurrent requests batch
+        # themselves while a produce request is in flight (bench: 3x the rate of 5 ms).
+        sink = EventSink(
+            self.settings, linger_ms=0, request_timeout_ms=max(1000, int(self.timeout * 1000))
+        )
         try:
             await asyncio.wait_for(sink.start(), self.timeout * 2)
         except BaseException:
