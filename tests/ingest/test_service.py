@@ -231,3 +231,32 @@ async def test_broker_outage_loses_nothing(tmp_path: Path) -> None:
         assert len(arrived) - len(first_copies) <= 3
     finally:
         broker.stop()
+
+
+async def test_neither_broker_nor_spool_is_a_503_and_changes_nothing(
+    prefix: str, tmp_path: Path
+) -> None:
+    from streams.broker import free_port
+
+    nowhere = f"127.0.0.1:{free_port()}"  # no broker listens there
+    settings = ingest_settings(nowhere, prefix, tmp_path / "spool", max_message_bytes=1000)
+    async with (
+        running(settings, wait_for_broker=False) as service,
+        aiohttp.ClientSession() as http,
+    ):
+        assert not service.durable.broker_up
+        status, body = await post_events(http, url(service, EVENTS), orjson.dumps(ticket_event(1)))
+        assert status == 200  # the spool took it
+        assert metric(service, "cckpi_ingest_durable_events_total", path="spool") == 1
+        big = b'{"event":"message_created","pad":"' + b"x" * 100_001 + b'"}'
+        assert (await post_chatwoot(http, url(service, CHATWOOT), big, "d-big"))[0] == 413
+        service.spool.close()  # the disk is gone
+        status, body = await post_events(http, url(service, EVENTS), orjson.dumps(ticket_event(2)))
+        assert (status, body["reason"]) == (503, "unavailable")
+        async with http.get(url(service, "/ready")) as response:
+            assert response.status == 503
+        assert (
+            metric(service, "cckpi_ingest_rejections_total", route=EVENTS, reason="unavailable")
+            == 1
+        )
+        assert metric(service, "cckpi_ingest_events_total", route=EVENTS, outcome="accepted") == 1
