@@ -40,14 +40,10 @@ def chatwoot_signature(secret: bytes, timestamp: str, body: bytes) -> str:
     return SIGNATURE_PREFIX + digest.hexdigest()
 
 
-def chatwoot_refusal(
-    signature: str | None,
-    timestamp: str | None,
-    body: bytes,
-    secrets: Sequence[bytes],
-    now: float,
+def chatwoot_header_refusal(
+    signature: str | None, timestamp: str | None, secrets: Sequence[bytes], now: float
 ) -> str | None:
-    """Why a delivery is not genuine (a rejection reason), or None when it is."""
+    """What the headers alone refuse (checked before the body is read), or None."""
     if not secrets:
         return "no_secret_configured"
     if not signature or not timestamp:
@@ -56,6 +52,21 @@ def chatwoot_refusal(
         return "bad_timestamp"
     if abs(now - int(timestamp)) > MAX_SKEW_SECONDS:
         return "stale_timestamp"
+    return None
+
+
+def chatwoot_refusal(
+    signature: str | None,
+    timestamp: str | None,
+    body: bytes,
+    secrets: Sequence[bytes],
+    now: float,
+) -> str | None:
+    """Why a delivery is not genuine (a rejection reason), or None when it is."""
+    refused = chatwoot_header_refusal(signature, timestamp, secrets, now)
+    if refused is not None:
+        return refused
+    assert signature is not None and timestamp is not None  # noqa: S101 - checked above
     given = signature.strip().lower().encode("ascii", "replace")
     expected = [chatwoot_signature(secret, timestamp, body).encode("ascii") for secret in secrets]
     return None if _matches_any(given, expected) else "bad_signature"

@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from streams.config import AppConfig
 from streams.errors import SpoolError
 from streams.events.decode import DeadLetter
-from streams.ingest.auth import bearer_ok, chatwoot_refusal
+from streams.ingest.auth import bearer_ok, chatwoot_header_refusal, chatwoot_refusal
 from streams.ingest.durable import Durable
 from streams.ingest.metrics import IngestMetrics
 from streams.ingest.recent import Recent
@@ -178,15 +178,15 @@ class Routes:
 
     async def chatwoot(self, request: web.Request) -> web.Response:
         """A Chatwoot webhook delivery, signed with one of the configured secrets."""
-        body = await self._body(request)
         headers = request.headers
-        refusal = chatwoot_refusal(
-            headers.get("X-Chatwoot-Signature"),
-            headers.get("X-Chatwoot-Timestamp"),
-            body,
-            self.secrets,
-            self.clock(),
-        )
+        signature = headers.get("X-Chatwoot-Signature")
+        timestamp = headers.get("X-Chatwoot-Timestamp")
+        now = self.clock()
+        refusal = chatwoot_header_refusal(signature, timestamp, self.secrets, now)
+        body = b""
+        if refusal is None:  # only then is the body worth reading
+            body = await self._body(request)
+            refusal = chatwoot_refusal(signature, timestamp, body, self.secrets, now)
         if refusal is not None:
             raise Refused(401, refusal, "not a genuine Chatwoot delivery")
         delivery = headers.get("X-Chatwoot-Delivery", "")[:128] or None
