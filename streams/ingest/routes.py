@@ -87,13 +87,13 @@ class Routes:
         try:
             response = await handler(request)
         except Refused as refused:
-            self.metrics.rejections.labels(name, refused.reason).inc()
+            self.metrics.of(self.metrics.rejections, name, refused.reason).inc()
             response = _json({"error": refused.message, "reason": refused.reason}, refused.status)
         except web.HTTPException as exc:
-            self.metrics.requests.labels(name, str(exc.status)).inc()
+            self.metrics.of(self.metrics.requests, name, str(exc.status)).inc()
             raise
-        self.metrics.requests.labels(name, str(response.status)).inc()
-        self.metrics.latency.labels(name).observe(time.perf_counter() - started)
+        self.metrics.of(self.metrics.requests, name, str(response.status)).inc()
+        self.metrics.of(self.metrics.latency, name).observe(time.perf_counter() - started)
         return response
 
     async def _body(self, request: web.Request) -> bytes:
@@ -129,14 +129,14 @@ class Routes:
             log.error("%s: cannot make %d events durable: %s", route, len(fresh), exc)
             raise Refused(503, "unavailable", "neither the broker nor the spool") from exc
         self.event_ids.add(seen)
-        self.metrics.events.labels(route, "accepted").inc(len(fresh))
+        self.metrics.of(self.metrics.events, route, "accepted").inc(len(fresh))
         if repeats:
-            self.metrics.events.labels(route, "duplicate").inc(len(repeats))
+            self.metrics.of(self.metrics.events, route, "duplicate").inc(len(repeats))
         return repeats
 
     def _invalid(self, route: str, dead: DeadLetter) -> None:
-        self.metrics.events.labels(route, "invalid").inc()
-        self.metrics.invalid.labels(route, dead.reason).inc()
+        self.metrics.of(self.metrics.events, route, "invalid").inc()
+        self.metrics.of(self.metrics.invalid, route, dead.reason).inc()
 
     # ------------------------------------------------------------------ routes
 
@@ -191,11 +191,11 @@ class Routes:
             raise Refused(401, refusal, "not a genuine Chatwoot delivery")
         delivery = headers.get("X-Chatwoot-Delivery", "")[:128] or None
         if delivery is not None and delivery in self.deliveries:
-            self.metrics.skipped.labels("duplicate_delivery").inc()
+            self.metrics.of(self.metrics.skipped, "duplicate_delivery").inc()
             return _json({"delivery": delivery, "duplicate": True, "results": []})
         mapped = map_delivery(self._parse(body), self.inbox_teams)
         if mapped.skipped is not None:
-            self.metrics.skipped.labels(mapped.skipped).inc()
+            self.metrics.of(self.metrics.skipped, mapped.skipped).inc()
             log.debug("chatwoot delivery %s skipped: %s", delivery, mapped.skipped)
             if delivery is not None:
                 self.deliveries.add([delivery])
