@@ -29,7 +29,7 @@ from tests.ingest.helpers import SECRET
 from tests.ingest.process import IngestProcess
 from tests.integration.harness import WorkerProcess, metric_sum, read_topic, wait_until
 from tests.oracle.compare import diff_records
-from tests.oracle.reference import Arrival, OracleConfig, compute
+from tests.oracle.reference import Arrival, OracleConfig, aggregate_key, compute
 from tests.sources.chatwoot_builder import Account, Agent, Contact, Inbox, Team, sign
 
 pytestmark = pytest.mark.integration
@@ -192,15 +192,22 @@ def test_chatwoot_kpis_match_the_reference(
             problems = agreed()
         assert problems == [], "\n".join(problems[:20])
         # the same values reach /metrics, per agent and team, on both clocks
-        agent_gauges = [
-            s
-            for s in worker.samples()
-            if s[0] == "cc_first_reply_seconds"
-            and "agent" in s[1]
-            and s[1].get("period") == "month"
+        months = {"current": "2026-11-01T00:00:00+00:00", "previous": "2026-10-01T00:00:00+00:00"}
+        gauges = [
+            (name.removeprefix("cc_"), labels, value)
+            for name, labels, value in worker.samples()
+            if name.removeprefix("cc_") in CLOCKED and labels.get("period") == "month"
         ]
-        assert {s[1]["clock"] for s in agent_gauges} == {"calendar", "business"}
-        assert {s[1]["agent"] for s in agent_gauges} >= {"Ana Pop", "Bob Ionescu", "Zoë Ng"}
+        assert {labels["clock"] for _, labels, _ in gauges} == {"calendar", "business"}
+        agents = {labels.get("agent") for _, labels, _ in gauges}
+        assert agents >= {"Ana Pop", "Bob Ionescu", "Zoë Ng"}
+        for kpi, labels, value in gauges:
+            scope = tuple(
+                sorted((k, v) for k, v in labels.items() if k not in ("period", "window", "clock"))
+            )
+            key = aggregate_key(kpi, "month", months[labels["window"]], scope, labels["clock"])
+            assert value == pytest.approx(expected[key]["value"], rel=1e-6), key
+        assert len(gauges) > 50, len(gauges)
     finally:
         ingest.stop()
         worker.stop()
