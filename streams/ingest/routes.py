@@ -32,8 +32,11 @@ log = logging.getLogger(__name__)
 
 EVENTS_ROUTE = "/ingest/v1/events"
 CHATWOOT_ROUTE = "/ingest/v1/chatwoot"
-RECENT_DELIVERIES = 100_000
-RECENT_EVENTS = 200_000
+RECENT_DELIVERIES = 50_000
+RECENT_EVENTS = 50_000
+"""Delivery ids and event ids remembered (about 10 MB together): enough for Sidekiq's
+retries and the doubled status deliveries, which follow within seconds; beyond that,
+and across replicas, the worker's event-id dedup makes a repeat count once."""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
