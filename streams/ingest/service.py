@@ -24,6 +24,7 @@ from streams.ingest.spool import Spool
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
+SHUTDOWN_SECONDS = 10.0
 
 
 class IngestService:
@@ -51,7 +52,14 @@ class IngestService:
         self.spool.open()
         try:
             await self.durable.start()
-            self.runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+            # Requests in flight get SHUTDOWN_SECONDS to finish (each waits at most the
+            # broker timeout, then the spool): well inside a pod's 30 s grace period.
+            self.runner = web.AppRunner(
+                self.app,
+                access_log=None,
+                handle_signals=False,
+                shutdown_timeout=SHUTDOWN_SECONDS,
+            )
             await self.runner.setup()
             site = web.TCPSite(
                 self.runner, self.settings.web_bind, self.settings.ingest_port, reuse_address=True
