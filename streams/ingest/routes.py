@@ -18,7 +18,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams.config import AppConfig
-from streams.errors import SpoolError
+from streams.errors import IngestError, SpoolError
 from streams.events.decode import DeadLetter
 from streams.ingest.auth import bearer_ok, chatwoot_header_refusal, chatwoot_refusal
 from streams.ingest.durable import Durable
@@ -40,7 +40,7 @@ and across replicas, the worker's event-id dedup makes a repeat count once."""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class Refused(Exception):
+class Refused(IngestError):
     """A request refused as a whole: its status, reason (a metric label) and message."""
 
     def __init__(self, status: int, reason: str, message: str) -> None:

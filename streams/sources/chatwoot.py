@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from streams.errors import CckpiError
+
 CHANNELS: dict[str, str] = {
     "Channel::Email": "email",
     "Channel::TwitterProfile": "social",
@@ -70,8 +72,8 @@ class Mapped:
     """Which field or value decided it (never content or personal data)."""
 
 
-class Malformed(ValueError):
-    """A field the mapping needs is missing or of the wrong type."""
+class Malformed(CckpiError):
+    """A field the mapping needs is missing or of the wrong type (never leaves this module)."""
 
 
 def _skip(reason: str, detail: str) -> Mapped:
