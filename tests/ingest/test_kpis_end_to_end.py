@@ -4,8 +4,8 @@ equal the reference computation (tests/oracle/) on the events the history means.
 A support week of a Chatwoot account (first replies, follow-ups, private notes, bot and
 automation messages, CSAT templates, assignments, resolves, a customer reopening, a
 manual reopen), every delivery posted signed as Chatwoot posts it, with Sidekiq-style
-retries and both deliveries of each status change. The expected events come from the
-builder's account of the history, not from the mapping.
+retries, both deliveries of each status change, and forged and stale copies in between.
+The expected events come from the builder's account of the history, not the mapping.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -112,18 +113,32 @@ def expected_kpis(account: Account) -> dict[str, dict[str, Any]]:
     }
 
 
-async def post_all(base: str, account: Account, rng: random.Random) -> list[int]:
-    statuses = []
+async def post_all(base: str, account: Account, rng: random.Random) -> Counter[int]:
+    """Every delivery, some twice (a Sidekiq retry: same delivery id, new timestamp and
+    signature); some also forged (the body altered under the genuine signature) or
+    replayed stale (signed 301 s ago): those must be refused and change nothing."""
+    statuses: Counter[int] = Counter()
+    target = base + "/ingest/v1/chatwoot"
     async with aiohttp.ClientSession() as http:
+
+        async def post(body: bytes, headers: dict[str, str]) -> int:
+            async with http.post(target, data=body, headers=headers) as response:
+                return response.status
+
         for delivery in account.deliveries:
-            copies = 2 if rng.random() < 0.2 else 1  # a retry: same delivery id, new signature
-            for _ in range(copies):
+            now = int(time.time())
+            forged = delivery.body.replace(b'"resolved"', b'"open"').replace(b"Ana", b"Eve")
+            if rng.random() < 0.1 and forged != delivery.body:
+                assert await post(forged, sign(SECRET, now, delivery.body)) == 401
+                statuses[-1] += 1  # a forged copy refused
+            if rng.random() < 0.05:
+                stale = sign(SECRET, now - 301, delivery.body)
+                assert await post(delivery.body, stale) == 401
+                statuses[-2] += 1  # a stale copy refused
+            for _ in range(2 if rng.random() < 0.2 else 1):
                 headers = sign(SECRET, int(time.time()), delivery.body)
                 headers["X-Chatwoot-Delivery"] = delivery.delivery_id
-                async with http.post(
-                    base + "/ingest/v1/chatwoot", data=delivery.body, headers=headers
-                ) as response:
-                    statuses.append(response.status)
+                statuses[await post(delivery.body, headers)] += 1
     return statuses
 
 
@@ -165,7 +180,8 @@ def test_chatwoot_kpis_match_the_reference(
         ingest.start()
         wait_until(lambda: worker.samples(), 90, "the worker's /metrics")
         statuses = asyncio.run(post_all(ingest.base, account, random.Random(5)))
-        assert set(statuses) == {200}
+        assert set(statuses) == {200, -1, -2}, statuses
+        assert statuses[200] > len(account.deliveries) and statuses[-1] > 5 and statuses[-2] > 3
         wait_until(
             lambda: (
                 metric_sum(worker.samples(), "cc_events_total", topic="cc.tickets")
