@@ -260,3 +260,27 @@ async def test_neither_broker_nor_spool_is_a_503_and_changes_nothing(
             == 1
         )
         assert metric(service, "cckpi_ingest_events_total", route=EVENTS, outcome="accepted") == 1
+
+
+async def test_spool_left_at_stop_is_forwarded_by_the_next_process(
+    broker: EmbeddedBroker, prefix: str, tmp_path: Path
+) -> None:
+    from streams.broker import free_port
+
+    spool = tmp_path / "spool"
+    down = ingest_settings(f"127.0.0.1:{free_port()}", prefix, spool)
+    events = [ticket_event(n, ticket_id="T-restart") for n in range(20)]
+    async with (
+        running(down, wait_for_broker=False) as service,
+        aiohttp.ClientSession() as http,
+    ):
+        for event in events:
+            assert (await post_events(http, url(service, EVENTS), orjson.dumps(event)))[0] == 200
+    assert (spool / "events.spool").stat().st_size > 0  # stopped with everything spooled
+    up = ingest_settings(broker.bootstrap_servers, prefix, spool)
+    await declare_topics(up)
+    async with running(up) as service:
+        assert service.spool.size == 0  # forwarded before it reported the broker up
+        assert metric(service, "cckpi_ingest_spool_forwarded_events_total") == len(events)
+    arrived = await tickets(broker.bootstrap_servers, prefix)
+    assert [e["event_id"] for e in arrived] == [e["event_id"] for e in events]

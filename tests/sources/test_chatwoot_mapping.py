@@ -260,3 +260,12 @@ def test_created_after_the_message_is_refused_by_the_worker_decoder() -> None:
 def test_utc_times() -> None:
     [event] = events("conversation_created")
     assert datetime.fromisoformat(event["occurred_at"]).tzinfo == UTC
+
+
+def test_status_changed_with_its_changes_maps_like_conversation_updated() -> None:
+    """Should Chatwoot fill ``changed_attributes`` of conversation_status_changed (it is
+    null under Rails 7.1), the reopen is read from it and still counts once."""
+    changed = load("conversation_status_changed_open")
+    updated = load("conversation_updated_reopened")
+    changed["changed_attributes"] = updated["changed_attributes"]
+    assert map_delivery(changed).events == map_delivery(updated).events != []
