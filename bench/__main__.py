@@ -430,6 +430,7 @@ def run_ingest(
                 f"{r['p99_ms']:.1f}",
                 f"{r['service_cores']:.2f} / {r['client_cores']:.2f}",
                 fmt(r["service_cpu_us"]),
+                fmt(r["broker_ack_mean_ms"], 1),
                 str(sum(r["failures"].values())),
             ]
         )
@@ -444,6 +445,7 @@ def run_ingest(
                 "p99 ms",
                 "cores svc/client",
                 "svc CPU us/req",
+                "ack wait ms",
                 "non-200",
             ],
         )
@@ -457,7 +459,8 @@ def run_ingest(
     )
     print(
         "  svc CPU us/req: the service's user+system time per request; 1e6 / it is what one\n"
-        "  core of it answers per second when nothing else competes for that core."
+        "  core of it answers per second when nothing else competes for that core. ack wait:\n"
+        "  the mean time a request waited for the broker's acks (the service's own histogram)."
     )
     print()
 

@@ -164,6 +164,18 @@ async def _load(
     }
 
 
+def _ack_totals(base: str) -> tuple[float, float]:
+    """(sum, count) of the service's broker-ack histogram, from its /metrics."""
+    with urllib.request.urlopen(base + "/metrics", timeout=10) as response:  # noqa: S310
+        text = response.read().decode()
+    found = {"sum": 0.0, "count": 0.0}
+    for line in text.splitlines():
+        for part in found:
+            if line.startswith(f"cckpi_ingest_broker_ack_seconds_{part} "):
+                found[part] = float(line.split()[1])
+    return found["sum"], found["count"]
+
+
 def _wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -225,6 +237,7 @@ def ingest_load(
             return events_body((offset[0] + n) * batch, batch), headers, batch
 
         asyncio.run(_load(base + "/ingest/v1/chatwoot", chatwoot, 2.0, 16, None))  # warm-up
+        acks = _ack_totals(base)
         for name, url, make, load_rate in (
             ("chatwoot_rate", "/ingest/v1/chatwoot", chatwoot, rate),
             ("chatwoot_max", "/ingest/v1/chatwoot", chatwoot, None),
@@ -239,6 +252,11 @@ def ingest_load(
             result["service_cores"] = (cpu_seconds(process.pid) - cpu_before) / wall
             result["client_cores"] = (time.process_time() - client_before) / wall
             result["service_cpu_us"] = result["service_cores"] * wall / result["requests"] * 1e6
+            ack_sum, ack_count = _ack_totals(base)
+            result["broker_ack_mean_ms"] = (
+                (ack_sum - acks[0]) / (ack_count - acks[1]) * 1000 if ack_count > acks[1] else None
+            )
+            acks = (ack_sum, ack_count)
             results[name] = result
     finally:
         if process.poll() is None:

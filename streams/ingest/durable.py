@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 
 from streams.errors import SpoolError
@@ -55,12 +56,14 @@ class Durable:
             return "none"
         sink = self.sink
         if self.broker_up and sink is not None and self.spool.pending_bytes == 0:
+            started = time.perf_counter()
             try:
                 async with asyncio.timeout(self.timeout):  # no extra task, unlike wait_for
                     await sink.send(events)
             except Exception as exc:  # any producer failure: the spool takes over  # noqa: BLE001
                 self._broker_lost(exc)
             else:
+                self.metrics.broker_ack.observe(time.perf_counter() - started)
                 self.metrics.of(self.metrics.durable, "broker").inc(len(events))
                 return "broker"
         async with self._lock:

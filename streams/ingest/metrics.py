@@ -30,6 +30,12 @@ class IngestMetrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
+        self.broker_ack = Histogram(
+            "cckpi_ingest_broker_ack_seconds",
+            "Time a request waited for the broker's acks (acks=all) of its events.",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
         self.rejections = Counter(
             "cckpi_ingest_rejections",
             "Requests refused as a whole (401, 400, 413, 503), by route and reason.",
