@@ -28,7 +28,8 @@ from streams.topics import declare_topics
 
 log = logging.getLogger(__name__)
 
-RETRY_SECONDS = 1.0
+RETRY_SECONDS = (0.5, 5.0)
+"""The forwarder's first and longest wait between attempts to reach the broker."""
 FORWARD_CHUNK = 5000
 
 
@@ -144,6 +145,7 @@ class Durable:
             self.metrics.spool_pending.set(self.spool.pending_bytes)
 
     async def _forward_forever(self) -> None:
+        retry = RETRY_SECONDS[0]
         while not self._stopping:
             self._wake.clear()
             try:
@@ -161,8 +163,10 @@ class Durable:
                 self.broker_up = False
                 self.metrics.broker_up.set(0)
                 log.debug("forwarder: %s", type(exc).__name__)
-                await asyncio.sleep(RETRY_SECONDS)
+                await asyncio.sleep(retry)
+                retry = min(retry * 2, RETRY_SECONDS[1])
                 continue
+            retry = RETRY_SECONDS[0]
             if not self.spool.size:
                 await self._wake.wait()
 

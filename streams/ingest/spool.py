@@ -82,6 +82,11 @@ class Spool:
             ) from exc
         self._lock_fd = lock_fd
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        directory = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(directory)  # the file's name is durable too, not only its bytes
+        finally:
+            os.close(directory)
         self.size = os.fstat(self._fd).st_size
         self.forwarded = 0
         if self.size and os.pread(self._fd, 1, self.size - 1) != b"\n":
