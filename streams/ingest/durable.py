@@ -160,6 +160,13 @@ class Durable:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - retried; the spool keeps everything
+                if retry == RETRY_SECONDS[0]:
+                    log.warning(
+                        "broker %s not reachable (%s); accepted events go to the spool %s",
+                        self.settings.kafka_bootstrap_servers,
+                        type(exc).__name__,
+                        self.spool.path,
+                    )
                 self.broker_up = False
                 self.metrics.broker_up.set(0)
                 log.debug("forwarder: %s", type(exc).__name__)
