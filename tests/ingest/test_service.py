@@ -284,3 +284,21 @@ async def test_spool_left_at_stop_is_forwarded_by_the_next_process(
         assert metric(service, "cckpi_ingest_spool_forwarded_events_total") == len(events)
     arrived = await tickets(broker.bootstrap_servers, prefix)
     assert [e["event_id"] for e in arrived] == [e["event_id"] for e in events]
+
+
+async def test_a_large_array_is_answered_event_by_event(
+    broker: EmbeddedBroker, prefix: str, tmp_path: Path
+) -> None:
+    settings = ingest_settings(broker.bootstrap_servers, prefix, tmp_path / "spool")
+    await declare_topics(settings)
+    events = [ticket_event(n) for n in range(1200)]  # past two yields to the event loop
+    events[700]["channel"] = "fax"
+    async with running(settings) as service, aiohttp.ClientSession() as http:
+        status, body = await post_events(http, url(service, EVENTS), orjson.dumps(events))
+    assert status == 200
+    statuses = [(r["event_id"], r["status"]) for r in body["results"]]
+    assert statuses == [
+        (e["event_id"], "invalid" if n == 700 else "accepted") for n, e in enumerate(events)
+    ]
+    arrived = await tickets(broker.bootstrap_servers, prefix)
+    assert len(arrived) == 1199
