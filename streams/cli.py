@@ -272,7 +272,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--idle", type=float, default=3.0, help="stop reading after this many quiet seconds"
     )
     p.set_defaults(func=cmd_targets_check)
+    p = sub.add_parser("ingest", help="HTTP ingest: contract events and Chatwoot webhooks")
+    p.add_argument("--port", type=int, default=None, help="default: CCKPI_INGEST_PORT (6067)")
+    p.set_defaults(func=_cmd_ingest)
     return parser
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from streams.ingest.command import cmd_ingest
+
+    return cmd_ingest(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -75,6 +75,23 @@ class CalendarConfig(_Strict):
         )
 
 
+class ChatwootConfig(_Strict):
+    """The Chatwoot ingest's mapping settings (CONTRACT.md v1.2, HTTP ingest)."""
+
+    inbox_teams: dict[int, str] = Field(
+        default_factory=dict,
+        description="Inbox id -> team, for conversations without a Chatwoot team.",
+    )
+
+    @field_validator("inbox_teams")
+    @classmethod
+    def _team_names(cls, teams: dict[int, str]) -> dict[int, str]:
+        for inbox, team in teams.items():
+            if not 1 <= len(team) <= 64:
+                raise ValueError(f"inbox {inbox}: a team name is 1..64 characters")
+        return teams
+
+
 Op = Literal["<", "<=", ">", ">=", "=="]
 
 
@@ -168,6 +185,7 @@ class AppConfig(_Strict):
     queues: dict[str, QueueConfig] = Field(default_factory=dict)
     calendars: dict[str, CalendarConfig] = Field(default_factory=dict)
     targets: list[TargetConfig] = Field(default_factory=list)
+    chatwoot: ChatwootConfig = Field(default_factory=lambda: ChatwootConfig())
 
     @model_validator(mode="after")
     def _unique_ids(self) -> AppConfig:

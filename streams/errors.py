@@ -19,3 +19,15 @@ class BrokerBinaryMissing(BrokerError):
 
 class PortInUse(BrokerError):
     """The port asked for is already taken by another process."""
+
+
+class IngestError(CckpiError):
+    """The HTTP ingest service cannot run as configured."""
+
+
+class SpoolError(IngestError):
+    """The ingest's local spool cannot be written or read."""
+
+
+class SpoolLocked(SpoolError):
+    """Another ingest process holds the spool directory."""

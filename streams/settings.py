@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import ssl
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class KafkaSecurity(BaseModel):
@@ -125,6 +125,34 @@ class Settings(BaseSettings):
         description="Log every target transition at info (they are on cc.target.breaches "
         "either way); the demo turns it off and shows the periodic summary only.",
     )
+
+    ingest_port: int = Field(
+        6067, ge=0, le=65535, description="Port of `cckpi ingest` (bound to CCKPI_WEB_BIND)."
+    )
+    ingest_tokens: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Bearer tokens accepted by POST /ingest/v1/events, comma-separated.",
+    )
+    chatwoot_secrets: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Secrets of the Chatwoot webhooks accepted, comma-separated.",
+    )
+    ingest_spool_dir: Path = Field(
+        Path("run/ingest-spool"),
+        description="Where the ingest spools events (fsynced) while the broker is unreachable.",
+    )
+    ingest_broker_timeout_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="How long a request waits for broker acks before spooling (Chatwoot: 5 s).",
+    )
+
+    @field_validator("ingest_tokens", "chatwoot_secrets", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("reporting_timezone")
     @classmethod

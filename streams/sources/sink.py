@@ -101,13 +101,10 @@ class EventSink:
 
     def __init__(self, settings: Settings, **producer_options: Any) -> None:
         self.settings = settings
-        self.producer = AIOKafkaProducer(
-            **settings.kafka_kwargs(),
-            acks="all",
-            linger_ms=5,
-            max_batch_size=512 * 1024,
-            **producer_options,
-        )
+        options: dict[str, Any] = {"linger_ms": 5, "max_batch_size": 512 * 1024}
+        options.update(producer_options)  # may tune linger and batches; acks stay "all"
+        options["acks"] = "all"
+        self.producer = AIOKafkaProducer(**settings.kafka_kwargs(), **options)
 
     async def start(self) -> EventSink:
         await self.producer.start()
