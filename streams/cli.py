@@ -253,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--idle", type=float, default=3.0, help="stop reading after this many quiet seconds"
     )
     p.set_defaults(func=cmd_suggest)
+    from streams.sources.commands import add_commands
+
+    add_commands(sub)
     return parser
 
 

@@ -1,0 +1,232 @@
+"""``cckpi import queue-log``: queue_log files (and a followed live one) to ``cc.contacts``.
+
+Wiring only: lines are parsed by :mod:`streams.sources.queue_log`, checked and
+produced by :mod:`streams.sources.sink`, followed by :mod:`streams.sources.follow`,
+and events of windows a running deployment has closed are folded by
+:mod:`streams.sources.history`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from streams.config import AppConfig
+from streams.errors import CckpiError
+from streams.events.decode import DeadLetter
+from streams.settings import Settings
+from streams.sources import position as positions
+from streams.sources.files import leading_epoch, numbered, open_part, time_ordered
+from streams.sources.follow import Tail
+from streams.sources.history import HistoryFold, live_watermark
+from streams.sources.queue_log import Bad, EnterTimes, Other, parse_line, split_nul
+from streams.sources.report import Report
+from streams.sources.sink import Checked, Checker, EventSink
+from streams.topics import declare_topics
+
+BATCH = 5000
+"""Events produced per acknowledged batch (and lines per follow read)."""
+FOLLOW_POLL = 0.2
+
+
+class SourceError(CckpiError):
+    """A source cannot run as asked (a path missing, a bad option)."""
+
+
+@dataclass
+class ImportOptions:
+    paths: list[Path]
+    follow: bool = False
+    position_file: Path | None = None
+    history: str = "auto"
+    """``auto`` (split at the live deployment's watermark), ``off`` (send everything to
+    the input topics), or an ISO instant taken as the live watermark."""
+    notes: list[str] = field(default_factory=list)
+
+
+class LineRouter:
+    """Parses lines, checks events and routes each to the live batch or the history fold."""
+
+    def __init__(
+        self, settings: Settings, config: AppConfig, report: Report, history: HistoryFold | None
+    ) -> None:
+        self.report = report
+        self.checker = Checker(settings.max_message_bytes)
+        self.labels = functools.lru_cache(maxsize=4096)(config.queue_labels)
+        self.enters = EnterTimes()
+        self.history = history
+        self.batch: list[Checked] = []
+        self.to_history = 0
+
+    def line(self, where: str, number: int, raw: bytes) -> None:
+        report = self.report
+        report.lines += 1
+        segments, nuls = split_nul(raw)
+        if nuls:
+            report.bad_line(f"{where}:{number}", "nul_run", f"{nuls} NUL bytes (unclean shutdown)")
+        for segment in segments:
+            outcome = parse_line(segment, self.labels, self.enters)
+            if isinstance(outcome, Other):
+                report.kinds[outcome.event] += 1
+                continue
+            if isinstance(outcome, Bad):
+                if outcome.reason == "blank":
+                    report.kinds["(blank line)"] += 1
+                else:
+                    report.bad_line(f"{where}:{number}", outcome.reason, outcome.detail)
+                continue
+            checked = self.checker.check(outcome.body)
+            if isinstance(checked, DeadLetter):
+                report.bad_line(f"{where}:{number}", f"invalid_{checked.reason}", checked.detail)
+                continue
+            report.kinds[outcome.event] += 1
+            history = self.history
+            if history is not None and history.closed(checked.occurred_at):
+                history.add(checked)
+                self.to_history += 1
+            else:
+                self.batch.append(checked)
+
+    async def flush(self, sink: EventSink) -> None:
+        """Send the live batch; counted as sent once acknowledged."""
+        if self.batch:
+            batch, self.batch = self.batch, []
+            self.report.sent += await sink.send(batch)
+
+
+async def decide_cutoff(settings: Settings, history: str) -> float | None:
+    """The live watermark to split history at, or None to send everything live."""
+    if history == "off":
+        return None
+    if history == "auto":
+        return await live_watermark(settings)
+    moment = datetime.fromisoformat(history)
+    if moment.tzinfo is None:
+        raise SourceError(f"--history {history!r} needs an offset, e.g. 2026-12-01T00:00:00+00:00")
+    return moment.timestamp()
+
+
+async def run_import(
+    settings: Settings,
+    config: AppConfig,
+    options: ImportOptions,
+    report: Report,
+    stop: asyncio.Event,
+) -> bool:
+    """Import (and follow); True when every line was read (not stopped half-way)."""
+    missing = [str(p) for p in options.paths if not p.exists() and not options.follow]
+    if missing:
+        raise SourceError(f"no such file: {', '.join(missing)}")
+    await declare_topics(settings)
+    cutoff = await decide_cutoff(settings, options.history)
+    history = None
+    if cutoff is not None:
+        history = HistoryFold(settings, config, cutoff)
+        at = datetime.fromtimestamp(cutoff, UTC).isoformat(timespec="seconds")
+        options.notes.append(
+            f"live deployment's watermark {at}: events of hours it has closed are folded "
+            "here and published as final records; later events go to the input topics"
+        )
+    router = LineRouter(settings, config, report, history)
+    existing = [p for p in options.paths if p.exists()]
+    ordered = time_ordered(existing, leading_epoch)
+    followed = None
+    if options.follow:
+        followed = ordered.pop() if ordered else options.paths[-1]
+    report.total_bytes = sum(p.stat().st_size for p in ordered)
+    async with EventSink(settings) as sink:
+        done = 0
+        for path in ordered:
+            if stop.is_set():
+                break
+            opened = open_part(path)
+            try:
+                for number, raw in numbered(opened):
+                    router.line(str(path), number, raw)
+                    if len(router.batch) >= BATCH:
+                        await router.flush(sink)
+                        report.progress(done + opened.consumed())
+                        if stop.is_set():
+                            break
+            finally:
+                done += opened.size
+                opened.close()
+            await router.flush(sink)
+        complete = not stop.is_set()
+        if followed is not None and complete:
+            complete = await _follow(settings, options, followed, router, sink, report, stop)
+        await router.flush(sink)
+        if history is not None:
+            options.notes += await _publish_history(history, router, sink, complete)
+    return complete
+
+
+async def _publish_history(
+    history: HistoryFold, router: LineRouter, sink: EventSink, complete: bool
+) -> list[str]:
+    if router.to_history == 0:
+        return []
+    if not complete:
+        return [
+            f"{router.to_history:,} events of closed windows were read but not published: the "
+            "import stopped before the end, and a part of a window is no final value; run it again"
+        ]
+    records = await history.publish(sink.producer)
+    router.to_history = 0
+    notes = [
+        f"history: {history.folded:,} events folded ({history.duplicates:,} repeats, "
+        f"{history.late:,} late within the files), {records:,} final records published"
+    ]
+    if history.open_windows:
+        notes.append(
+            "windows still open in the live deployment cannot take events of their closed "
+            f"hours ({history.describe_open()}); those count in their closed windows only"
+        )
+    return notes
+
+
+async def _follow(
+    settings: Settings,
+    options: ImportOptions,
+    path: Path,
+    router: LineRouter,
+    sink: EventSink,
+    report: Report,
+    stop: asyncio.Event,
+) -> bool:
+    """Follow ``path`` until ``stop``; its position saved after every acknowledged batch."""
+    position_file = options.position_file or positions.default_path(settings.data_dir, path)
+    saved = positions.load(position_file)
+    tail = Tail(path, saved, report.note)
+    if saved is not None:
+        report.out.write(f"{path}: resuming at line {saved.line + 1} (byte {saved.offset})\n")
+    history = router.history
+    lines_since_save = False
+    try:
+        while not stop.is_set():
+            lines = tail.read(BATCH)
+            for name, number, raw in lines:
+                router.line(name, number, raw)
+            await router.flush(sink)
+            if not lines and history is not None and router.to_history:
+                # The backlog is read: its closed windows are complete, publish them.
+                options.notes += await _publish_history(history, router, sink, True)
+                lines_since_save = True
+            if (lines or lines_since_save) and router.to_history == 0:
+                lines_since_save = False
+                mark = tail.mark()
+                if mark is not None:
+                    positions.save(position_file, mark)
+            report.progress(0)
+            if not lines:
+                # Lines are read while new ones come; the wait is only when there are none.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), FOLLOW_POLL)
+    finally:
+        tail.close()
+    # Stopped while a backlog's closed windows were half read: not complete (not published).
+    return router.to_history == 0
