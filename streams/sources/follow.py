@@ -44,6 +44,7 @@ class Tail:
         """Offset and line to open the followed path at, the first time."""
         if position is not None:
             self._resume(position)
+        self._open()  # now: a rotation before the first read must not skip the old file
 
     def _resume(self, saved: Position) -> None:
         identity = (saved.device, saved.inode)
@@ -140,6 +141,12 @@ class Tail:
         return Position(self._name, device, inode, self.offset, self.line, digest)
 
     def close(self) -> None:
+        self._close()
+
+    def __enter__(self) -> Tail:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         self._close()
 
 
