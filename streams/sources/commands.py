@@ -51,7 +51,7 @@ def cmd_import_queue_log(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     config = load_config(settings.config)
-    options = ImportOptions(args.paths, args.follow, args.position, args.history)
+    options = ImportOptions(args.paths, args.follow, args.position, args.history, args.jobs)
     report = Report()
 
     async def main(stop: asyncio.Event) -> int:
@@ -119,6 +119,12 @@ def add_commands(sub: Any) -> None:
             "published as final records, the rest go to the worker; off: send everything "
             "to the worker; ISO: take that instant as the deployment's watermark"
         ),
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="processes parsing and checking whole files (default 1: this one)",
     )
     p.set_defaults(func=cmd_import_queue_log)
     p = sub.add_parser("replay", help="send recorded contract events (JSON lines, .gz too)")

@@ -11,6 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import multiprocessing
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,11 +22,13 @@ from pathlib import Path
 from streams.config import AppConfig
 from streams.errors import CckpiError
 from streams.events.decode import DeadLetter
+from streams.pipeline.batching import PARTITIONER
 from streams.settings import Settings
 from streams.sources import position as positions
-from streams.sources.files import leading_epoch, numbered, open_part, time_ordered
+from streams.sources.files import Opened, leading_epoch, numbered, open_part, time_ordered
 from streams.sources.follow import Tail
 from streams.sources.history import HistoryFold, live_watermark
+from streams.sources.parallel import CHUNK_LINES, Chunk, Pending, check_chunk, complete, init
 from streams.sources.queue_log import Bad, EnterTimes, Other, parse_line, split_nul
 from streams.sources.report import Report
 from streams.sources.sink import Checked, Checker, EventSink
@@ -43,6 +49,9 @@ class ImportOptions:
     follow: bool = False
     position_file: Path | None = None
     history: str = "auto"
+    jobs: int = 1
+    """Processes parsing and checking whole files (1: in this process). More pays only
+    where cores are free: see docs/sources.md, measured figures."""
     """``auto`` (split at the live deployment's watermark), ``off`` (send everything to
     the input topics), or an ISO instant taken as the live watermark."""
     notes: list[str] = field(default_factory=list)
@@ -91,11 +100,40 @@ class LineRouter:
             else:
                 self.batch.append(checked)
 
+    def take(self, chunk: Chunk) -> None:
+        """A chunk parsed and checked by a pool process (:mod:`streams.sources.parallel`)."""
+        report = self.report
+        report.lines += chunk.lines
+        report.kinds.update(chunk.kinds)
+        for where, reason, detail in chunk.bad:
+            report.bad_line(where, reason, detail)
+        history = self.history
+        for item in chunk.items:
+            if isinstance(item, Pending):
+                body = complete(item, self.enters)
+                if isinstance(body, Bad):
+                    report.bad_line(item.where, body.reason, body.detail)
+                    continue
+                checked = self.checker.check(body)
+                if isinstance(checked, DeadLetter):
+                    report.bad_line(item.where, f"invalid_{checked.reason}", checked.detail)
+                    continue
+                report.kinds[item.event] += 1
+            else:
+                checked = Checked(*item)
+            if history is not None and history.closed(checked.occurred_at):
+                history.add(checked)
+                self.to_history += 1
+            else:
+                self.batch.append(checked)
+        for callid, epoch in chunk.enters:
+            self.enters.entered(callid, epoch)
+
     async def flush(self, sink: EventSink) -> None:
         """Send the live batch; counted as sent once acknowledged."""
         if self.batch:
             batch, self.batch = self.batch, []
-            self.report.sent += await sink.send(batch)
+            self.report.sent += await sink.send_batched(batch)
 
 
 async def decide_cutoff(settings: Settings, history: str) -> float | None:
@@ -138,24 +176,12 @@ async def run_import(
     if options.follow:
         followed = ordered.pop() if ordered else options.paths[-1]
     report.total_bytes = sum(p.stat().st_size for p in ordered)
-    async with EventSink(settings) as sink:
-        done = 0
-        for path in ordered:
-            if stop.is_set():
-                break
-            opened = open_part(path)
-            try:
-                for number, raw in numbered(opened):
-                    router.line(str(path), number, raw)
-                    if len(router.batch) >= BATCH:
-                        await router.flush(sink)
-                        report.progress(done + opened.consumed())
-                        if stop.is_set():
-                            break
-            finally:
-                done += opened.size
-                opened.close()
-            await router.flush(sink)
+    jobs = options.jobs
+    async with EventSink(settings, partitioner=PARTITIONER) as sink:
+        if jobs > 1:
+            await _import_parallel(settings, config, ordered, jobs, router, sink, stop)
+        else:
+            await _import_here(ordered, router, sink, stop)
         complete = not stop.is_set()
         if followed is not None and complete:
             complete = await _follow(settings, options, followed, router, sink, report, stop)
@@ -163,6 +189,88 @@ async def run_import(
         if history is not None:
             options.notes += await _publish_history(history, router, sink, complete)
     return complete
+
+
+async def _import_here(
+    ordered: list[Path], router: LineRouter, sink: EventSink, stop: asyncio.Event
+) -> None:
+    done = 0
+    report = router.report
+    for path in ordered:
+        if stop.is_set():
+            break
+        opened = open_part(path)
+        try:
+            for number, raw in numbered(opened):
+                router.line(str(path), number, raw)
+                if len(router.batch) >= BATCH:
+                    await router.flush(sink)
+                    report.progress(done + opened.consumed())
+                    if stop.is_set():
+                        break
+        finally:
+            done += opened.size
+            opened.close()
+        await router.flush(sink)
+
+
+def _chunks(opened: Opened) -> Iterator[tuple[int, list[bytes]]]:
+    lines: list[bytes] = []
+    first = 1
+    for number, raw in numbered(opened):
+        lines.append(raw)
+        if len(lines) >= CHUNK_LINES:
+            yield first, lines
+            first, lines = number + 1, []
+    if lines:
+        yield first, lines
+
+
+async def _import_parallel(
+    settings: Settings,
+    config: AppConfig,
+    ordered: list[Path],
+    jobs: int,
+    router: LineRouter,
+    sink: EventSink,
+    stop: asyncio.Event,
+) -> None:
+    """Chunks parsed and checked by ``jobs`` processes, taken and sent in file order."""
+    report = router.report
+    context = multiprocessing.get_context("spawn")
+    init_args = (config, settings.max_message_bytes)
+    with ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=init, initargs=init_args
+    ) as pool:
+        try:
+            done = 0
+            for path in ordered:
+                opened = open_part(path)
+                waiting: deque[asyncio.Future[Chunk]] = deque()
+                try:
+                    for first, lines in _chunks(opened):
+                        if stop.is_set():
+                            break
+                        future = pool.submit(check_chunk, str(path), first, lines)
+                        waiting.append(asyncio.wrap_future(future))
+                        if len(waiting) > 2 * jobs:
+                            await _take(await waiting.popleft(), router, sink)
+                            report.progress(done + opened.consumed())
+                    while waiting and not stop.is_set():
+                        await _take(await waiting.popleft(), router, sink)
+                        report.progress(done + opened.consumed())
+                finally:
+                    done += opened.size
+                    opened.close()
+                if stop.is_set():
+                    break
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+async def _take(chunk: Chunk, router: LineRouter, sink: EventSink) -> None:
+    router.take(chunk)
+    await router.flush(sink)
 
 
 async def _publish_history(

@@ -114,8 +114,17 @@ def event_id(line: bytes) -> str:
     return "ql-" + hashlib.blake2b(line, digest_size=15).hexdigest()
 
 
+_ISO: dict[int, str] = {}
+
+
 def iso(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat()
+    """RFC 3339 of an epoch; lines of one second share it (a small cache)."""
+    text = _ISO.get(epoch)
+    if text is None:
+        if len(_ISO) > 4096:
+            _ISO.clear()
+        text = _ISO[epoch] = datetime.fromtimestamp(epoch, UTC).isoformat()
+    return text
 
 
 class EnterTimes:

@@ -118,7 +118,7 @@ async def send_all(
                 due = started + (checked.occurred_at - first) / options.speed
                 wait = due - time.monotonic()
                 if wait > 0:
-                    report.sent += await sink.send(batch)
+                    report.sent += await sink.send_batched(batch)
                     batch = []
                     try:
                         await asyncio.wait_for(stop.wait(), wait)
@@ -127,10 +127,10 @@ async def send_all(
                         pass
             batch.append(checked)
             if len(batch) >= BATCH:
-                report.sent += await sink.send(batch)
+                report.sent += await sink.send_batched(batch)
                 batch = []
                 report.progress(0)
-        report.sent += await sink.send(batch)
+        report.sent += await sink.send_batched(batch)
     return True
 
 
