@@ -60,6 +60,8 @@ def measure(path: Path, bootstrap: str) -> dict[str, Any]:
     raw = path.read_bytes().splitlines(keepends=True)
     out: dict[str, Any] = {"lines": len(raw), "bytes": path.stat().st_size}
 
+    load = os.getloadavg()[0]
+    out["load_average"] = load
     began = time.perf_counter()
     enters = EnterTimes()
     labels = config.queue_labels
@@ -80,13 +82,15 @@ def measure(path: Path, bootstrap: str) -> dict[str, Any]:
     for jobs, name in ((1, "import"), (os.cpu_count() or 1, "import_jobs")):
         report = Report(out=io.StringIO())
         options = ImportOptions([path], history="off", jobs=jobs)
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         complete = asyncio.run(run_import(settings, config, options, report, asyncio.Event()))
         seconds = time.perf_counter() - began
+        cpu = time.process_time() - cpu
         out.update(
             {
                 f"{name}_seconds": seconds,
                 f"{name}_lines_per_s": report.lines / seconds,
+                f"{name}_cpu_us_per_line": cpu / report.lines * 1e6,
                 "events_sent": report.sent,
                 "complete": complete,
                 "bad_lines": report.bad_total,
@@ -109,7 +113,8 @@ def rows(result: dict[str, Any]) -> list[list[str]]:
         [
             "import (one process), acks=all",
             f"{result['import_lines_per_s']:,.0f}",
-            f"{result['events_sent']:,} events",
+            f"{result['events_sent']:,} events; {result['import_cpu_us_per_line']:.1f} us CPU "
+            f"per line = {1e6 / result['import_cpu_us_per_line']:,.0f} lines per CPU-second",
         ],
         [
             f"import --jobs {os.cpu_count()}, acks=all",
@@ -128,7 +133,10 @@ def run(bootstrap: str, workdir: Path, lines: int, out: dict[str, Any]) -> None:
     out.update(measure(path, bootstrap))
     path.unlink()
     print()
-    print(f"Import of an Asterisk queue_log: {out['lines']:,} lines, {out['bytes'] / 2**20:.0f} MB")
+    print(
+        f"Import of an Asterisk queue_log: {out['lines']:,} lines, {out['bytes'] / 2**20:.0f} MB "
+        f"(load average {out['load_average']:.1f} on {os.cpu_count()} cores at the start)"
+    )
     for label, value, note in rows(out):
         print(f"  {label:<36} {value:>10} lines/s  {note}")
     verdict = "PASS" if out["goal_met"] else "MISS"

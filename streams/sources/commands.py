@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -19,6 +20,9 @@ from streams.errors import CckpiError
 
 
 def _run(main: Callable[[asyncio.Event], Awaitable[int]]) -> int:
+    # The client's INFO lines (subscriptions, coordinators) would drown the progress lines.
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
     async def guarded() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -55,10 +59,7 @@ def cmd_import_queue_log(args: argparse.Namespace) -> int:
     report = Report()
 
     async def main(stop: asyncio.Event) -> int:
-        try:
-            complete = await run_import(settings, config, options, report, stop)
-        finally:
-            report.progress(0, force=True)
+        complete = await run_import(settings, config, options, report, stop)
         title = "queue_log import" if complete else "queue_log import stopped"
         report.summary(title, options.notes)
         return 0 if complete else 130

@@ -69,6 +69,7 @@ class LineRouter:
         self.enters = EnterTimes()
         self.history = history
         self.batch: list[Checked] = []
+        self._in_flight: asyncio.Future[int] | None = None
         self.to_history = 0
 
     def line(self, where: str, number: int, raw: bytes) -> None:
@@ -129,11 +130,32 @@ class LineRouter:
         for callid, epoch in chunk.enters:
             self.enters.entered(callid, epoch)
 
-    async def flush(self, sink: EventSink) -> None:
-        """Send the live batch; counted as sent once acknowledged."""
-        if self.batch:
-            batch, self.batch = self.batch, []
-            self.report.sent += await sink.send_batched(batch)
+    async def flush(self, sink: EventSink, overlap: bool = False) -> None:
+        """Send the live batch; counted as sent once acknowledged.
+
+        With ``overlap`` the batch is handed to the producer and its acknowledgement
+        waited for at the next flush, so the broker works while the next batch is
+        parsed (one batch in flight, the order kept). Without, it returns once every
+        batch sent so far is acknowledged."""
+        if self._in_flight is not None:
+            task, self._in_flight = self._in_flight, None
+            self.report.sent += await task
+        if not self.batch:
+            return
+        batch, self.batch = self.batch, []
+        task = asyncio.ensure_future(sink.send_batched(batch))
+        if not overlap:
+            self.report.sent += await task
+            return
+        self._in_flight = task
+        for _ in range(3):  # let the batches be built and written to the socket
+            await asyncio.sleep(0)
+
+    async def settle(self) -> None:
+        """Wait for the batch in flight (a stop: nothing half-sent is counted)."""
+        if self._in_flight is not None:
+            task, self._in_flight = self._in_flight, None
+            self.report.sent += await task
 
 
 async def decide_cutoff(settings: Settings, history: str) -> float | None:
@@ -204,7 +226,7 @@ async def _import_here(
             for number, raw in numbered(opened):
                 router.line(str(path), number, raw)
                 if len(router.batch) >= BATCH:
-                    await router.flush(sink)
+                    await router.flush(sink, overlap=True)
                     report.progress(done + opened.consumed())
                     if stop.is_set():
                         break
@@ -270,7 +292,7 @@ async def _import_parallel(
 
 async def _take(chunk: Chunk, router: LineRouter, sink: EventSink) -> None:
     router.take(chunk)
-    await router.flush(sink)
+    await router.flush(sink, overlap=True)
 
 
 async def _publish_history(
