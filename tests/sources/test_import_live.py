@@ -5,6 +5,7 @@ again, or parts that overlap, changes none of them."""
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -109,3 +110,53 @@ def overlap_events(generated, cut: int, overlap: int) -> int:  # type: ignore[no
 
     ids = {line_id(line) for line in shared}
     return sum(1 for event in generated.events if event["event_id"] in ids)
+
+
+def test_last_months_log_into_a_running_deployment_gives_last_months_finals_not_late(
+    broker: EmbeddedBroker, prefix: str, tmp_path: Path
+) -> None:
+    now = int(time.time())
+    today = generate(now - 1800, 150, seed=21, teams=TEAMS, spacing=10)
+    month_ago = generate(now - 32 * 86400, 3000, seed=22, teams=TEAMS, spacing=300)
+    env = env_for(broker.bootstrap_servers, prefix, tmp_path)
+    worker = WorkerProcess(
+        broker.bootstrap_servers, prefix, tmp_path, config=tmp_path / "cckpi.yaml"
+    )
+    worker.start()
+    try:
+        wait_until(lambda: worker.samples(), 90, "the worker's /metrics")
+        live = cckpi(env, "import", "queue-log", str(write(tmp_path / "today", today.lines)))
+        assert live.returncode == 0, live.stderr
+        wait_until(
+            lambda: metric_sum(worker.samples(), "cc_events_total") == len(today.events),
+            60,
+            "today's calls counted",
+        )
+        old = write(tmp_path / "queue_log-last-month.gz", month_ago.lines, gz=True)
+        done = cckpi(env, "import", "queue-log", str(old))
+        assert done.returncode == 0, done.stderr
+        assert f"history: {len(month_ago.events):,} events folded" in done.stderr
+        samples = worker.samples()
+        assert metric_sum(samples, "cc_events_late_total") == 0
+        assert metric_sum(samples, "cc_events_total") == len(today.events)
+        # The reference: last month's calls, closed at the deployment's watermark (a
+        # marker event at that instant in a team of its own closes them in the oracle).
+        watermark = max(datetime.fromisoformat(e["occurred_at"]) for e in today.events)
+        marker = {
+            "event_id": "marker",
+            "type": "contact.offered",
+            "occurred_at": watermark.isoformat(),
+            "team": "zz-marker",
+            "channel": "voice",
+            "contact_id": "m",
+            "queue": "m",
+        }
+        expected = oracle([*month_ago.events, marker], partitions=ONE_PARTITION)
+        wanted = {k: v for k, v in expected.finals.items() if "zz-marker" not in k}
+        assert len(wanted) > 1000
+        topic = prefix + "cc.kpi.aggregates"
+        published = latest(asyncio.run(read_topic(broker.bootstrap_servers, topic, idle=1.0)))
+        finals = {k: r for k, r in published.items() if r["final"]}
+        assert diff_finals(wanted, finals) == []
+    finally:
+        worker.stop()
