@@ -5,6 +5,8 @@ again, or parts that overlap, changes none of them."""
 from __future__ import annotations
 
 import asyncio
+import re
+import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +16,7 @@ import pytest
 from streams.broker import EmbeddedBroker
 from tests.integration.harness import WorkerProcess, metric_sum, read_topic, wait_until
 from tests.oracle.compare import diff_finals, diff_records
-from tests.sources.helpers import TEAMS, cckpi, env_for, latest, oracle, write
+from tests.sources.helpers import TEAMS, cckpi, env_for, latest, oracle, start, write
 from tests.sources.qlgen import generate
 
 pytestmark = pytest.mark.integration
@@ -160,3 +162,24 @@ def test_last_months_log_into_a_running_deployment_gives_last_months_finals_not_
         assert diff_finals(wanted, finals) == []
     finally:
         worker.stop()
+
+
+def test_ctrl_c_stops_a_long_import_with_exactly_the_acknowledged_events_counted(
+    broker: EmbeddedBroker, prefix: str, tmp_path: Path
+) -> None:
+    generated = generate(START, 60_000, seed=31, teams=TEAMS, spacing=20)
+    path = write(tmp_path / "queue_log", generated.lines)
+    env = env_for(broker.bootstrap_servers, prefix, tmp_path)
+    log = tmp_path / "import.log"
+    importer = start(env, "import", "queue-log", str(path), log=log)
+    wait_until(lambda: "events sent" in log.read_text(), 120, "the first progress line")
+    stopped = time.monotonic()
+    importer.send_signal(signal.SIGINT)
+    assert importer.wait(20) == 130
+    assert time.monotonic() - stopped < 10
+    text = log.read_text()
+    assert "queue_log import stopped" in text
+    sent = int(re.findall(r"([\d,]+) events sent, \d+ bad lines", text)[-1].replace(",", ""))
+    assert 0 < sent < len(generated.events)
+    on_topic = asyncio.run(read_topic(broker.bootstrap_servers, prefix + "cc.contacts"))
+    assert len(on_topic) == sent, "what the summary calls sent is exactly what the broker has"
