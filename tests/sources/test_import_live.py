@@ -183,3 +183,36 @@ def test_ctrl_c_stops_a_long_import_with_exactly_the_acknowledged_events_counted
     assert 0 < sent < len(generated.events)
     on_topic = asyncio.run(read_topic(broker.bootstrap_servers, prefix + "cc.contacts"))
     assert len(on_topic) == sent, "what the summary calls sent is exactly what the broker has"
+
+
+def group_members(pgid: int) -> list[int]:
+    """Processes still alive in a process group (from /proc: no psutil here)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_sigterm_stops_an_import_with_a_process_pool_and_leaves_no_process(
+    broker: EmbeddedBroker, prefix: str, tmp_path: Path
+) -> None:
+    generated = generate(START, 60_000, seed=32, teams=TEAMS, spacing=20)
+    path = write(tmp_path / "queue_log", generated.lines)
+    env = env_for(broker.bootstrap_servers, prefix, tmp_path)
+    log = tmp_path / "import.log"
+    importer = start(env, "import", "queue-log", str(path), "--jobs", "2", log=log)
+    wait_until(lambda: len(group_members(importer.pid)) >= 3, 60, "the pool's processes")
+    wait_until(lambda: "events sent" in log.read_text(), 120, "the first progress line")
+    importer.send_signal(signal.SIGTERM)
+    assert importer.wait(30) == 130
+    wait_until(lambda: not group_members(importer.pid), 10, "every pool process gone")
+    text = log.read_text()
+    sent = int(re.findall(r"([\d,]+) events sent, \d+ bad lines", text)[-1].replace(",", ""))
+    on_topic = asyncio.run(read_topic(broker.bootstrap_servers, prefix + "cc.contacts"))
+    assert len(on_topic) == sent

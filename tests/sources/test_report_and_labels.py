@@ -1,0 +1,48 @@
+"""What a user reads (bad lines capped with the rest counted) and where team and channel
+of a queue come from (contract v1.2: the config, else the queue's name and voice)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from streams.config import parse_config
+from streams.errors import ConfigError
+from streams.sources.report import Report
+
+
+def test_bad_lines_are_printed_up_to_the_cap_and_all_counted() -> None:
+    out = io.StringIO()
+    report = Report(out=out, shown=20)
+    for number in range(1, 26):
+        report.bad_line(f"queue_log:{number}", "bad_epoch" if number % 2 else "nul_run", "x")
+    report.lines = 100
+    report.summary("queue_log import", ["a note"])
+    text = out.getvalue()
+    assert text.count("queue_log:") == 20
+    assert "queue_log:20: nul_run: x" in text and "queue_log:21" not in text
+    assert "... and 5 more bad lines (counted below)" in text
+    assert "bad (bad_epoch): 13" in text and "bad (nul_run): 12" in text
+    assert "25 bad lines" in text and "a note" in text
+
+
+def test_progress_says_rate_share_and_eta() -> None:
+    out = io.StringIO()
+    report = Report(out=out, total_bytes=1000)
+    report.lines = 500
+    report.kinds["ENTERQUEUE"] = 7
+    report.progress(250, force=True)
+    line = out.getvalue()
+    assert "500 lines (" in line and "25%, ETA " in line and "ENTERQUEUE 7" in line
+
+
+def test_queue_team_and_channel_from_the_config_with_the_contracts_defaults() -> None:
+    config = parse_config("queues:\n  billing: {team: support, channel: messaging}\n  sales: {}\n")
+    assert config.queue_labels("billing") == ("support", "messaging")
+    assert config.queue_labels("sales") == ("sales", "voice")
+    assert config.queue_labels("unlisted") == ("unlisted", "voice")
+    with pytest.raises(ConfigError, match="channel"):
+        parse_config("queues:\n  billing: {channel: fax}\n")
+    with pytest.raises(ConfigError, match="team"):
+        parse_config("queues:\n  billing: {team: ''}\n")
