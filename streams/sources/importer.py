@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from aiokafka.errors import KafkaConnectionError
+
 from streams.config import AppConfig
 from streams.errors import CckpiError
 from streams.events.decode import DeadLetter
@@ -158,6 +160,17 @@ class LineRouter:
             self.report.sent += await task
 
 
+async def declare(settings: Settings) -> None:
+    """Declare the topics (the one place a missing broker shows: say so plainly)."""
+    try:
+        await declare_topics(settings, timeout=settings.broker_wait_seconds)
+    except KafkaConnectionError as exc:
+        raise SourceError(
+            f"no broker answered at {settings.kafka_bootstrap_servers} "
+            f"within {settings.broker_wait_seconds:.0f} s (CCKPI_BROKER_WAIT_SECONDS)"
+        ) from exc
+
+
 async def decide_cutoff(settings: Settings, history: str) -> float | None:
     """The live watermark to split history at, or None to send everything live."""
     if history == "off":
@@ -181,7 +194,7 @@ async def run_import(
     missing = [str(p) for p in options.paths if not p.exists() and not options.follow]
     if missing:
         raise SourceError(f"no such file: {', '.join(missing)}")
-    await declare_topics(settings)
+    await declare(settings)
     cutoff = await decide_cutoff(settings, options.history)
     history = None
     if cutoff is not None:

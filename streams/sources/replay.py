@@ -26,9 +26,9 @@ import orjson
 from streams.events.decode import DeadLetter
 from streams.settings import Settings
 from streams.sources.files import numbered, open_part
+from streams.sources.importer import declare
 from streams.sources.report import Report
 from streams.sources.sink import Checked, Checker, EventSink
-from streams.topics import declare_topics
 
 BATCH = 5000
 SHIFTED_FIELDS = ("occurred_at", "created_at")
@@ -97,7 +97,7 @@ async def send_all(
     if options.shift_to is not None:
         seconds = round(options.shift_to.timestamp() - earliest)
         delta, suffix = timedelta(seconds=seconds), f"~{seconds:+d}"
-    await declare_topics(settings)
+    await declare(settings)
     batch: list[Checked] = []
     started = time.monotonic()
     first: float | None = None
