@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.config import AppConfig
 from streams.kpi.catalogue import PERIODS
-from streams.kpi.merge import Merger, Window
+from streams.kpi.merge import NEG_INF, Merger, Window
 from streams.kpi.windows import HOUR
 from streams.output.records import aggregate_record, updated_at
 from streams.pipeline.batching import IN_FLIGHT_BYTES, PartitionBatches
@@ -79,7 +79,9 @@ async def live_watermark(settings: Settings, idle: float = 1.0) -> float | None:
 class HistoryFold:
     """Events of windows a live deployment has closed, folded by the worker's engine."""
 
-    def __init__(self, settings: Settings, config: AppConfig, cutoff: float) -> None:
+    def __init__(
+        self, settings: Settings, config: AppConfig, cutoff: float, batch: int = FOLD_BATCH
+    ) -> None:
         self.settings = settings
         self.cutoff = cutoff
         """The live watermark: a window whose end + grace is at or before it is closed."""
@@ -88,12 +90,18 @@ class HistoryFold:
         self._state = runtime.source_state(f"{settings.topic('cc.contacts')}:0")
         self.merger = Merger(runtime.clock, settings.grace_seconds, [SOURCE])
         self._pending: list[bytes] = []
+        self._batch = batch
         self._offset = 0
         self.folded = 0
         self.duplicates = 0
         self.late = 0
         self.open_windows: list[Window] = []
         """Windows the history touched that are still open in the live deployment."""
+        self.windows = 0
+        """Windows whose final records were published."""
+        self.records = 0
+        """Final records published."""
+        self._may_be_due = False
 
     def closed(self, occurred_at: float) -> bool:
         """True when the live deployment has closed the hour window of this instant."""
@@ -106,7 +114,7 @@ class HistoryFold:
 
     def add(self, event: Checked) -> None:
         self._pending.append(event.value)
-        if len(self._pending) >= FOLD_BATCH:
+        if len(self._pending) >= self._batch:
             self._fold()
 
     def _fold(self) -> None:
@@ -120,39 +128,63 @@ class HistoryFold:
         self.duplicates += result.duplicates
         self.late += result.late
         hours = [[*key, cell] for key, cell in result.cells.items()]
-        self.merger.apply(SOURCE, {"watermark": None, "hours": hours, "certs": []})
+        watermark = self._state.watermark
+        header = {"watermark": None if watermark == NEG_INF else watermark, "hours": hours}
+        self.merger.apply(SOURCE, {**header, "certs": []})
+        self._may_be_due = True
 
-    def finals(self) -> list[tuple[bytes, bytes]]:
-        """Fold what is pending; the final records of every window the live deployment
-        has closed (oldest first). Windows still open there go to :attr:`open_windows`."""
-        self._fold()
-        self.merger.apply(SOURCE, {"watermark": self.cutoff, "certs": []})
+    def due_records(self) -> list[tuple[bytes, bytes]]:
+        """Final records of the windows the files read so far have closed (the files are
+        read in time order; the history's own watermark never passes the deployment's),
+        each marked final so the merger drops its state: a year of history never
+        holds more than its open windows."""
+        self._may_be_due = False
         now = updated_at(datetime.now(UTC))
         out: list[tuple[bytes, bytes]] = []
-        due = self.merger.due_finals()
-        for period, start in due:
+        for window in self.merger.due_finals():
+            period, start = window
             start_iso = self.clock.iso(start)
             end_iso = self.clock.iso(self.clock.end(period, start))
-            for value in self.merger.values((period, start)):
-                key, record = aggregate_record(
-                    value, PERIODS[period], start_iso, end_iso, True, now
-                )
+            name = PERIODS[period]
+            for value in self.merger.values(window):
+                key, record = aggregate_record(value, name, start_iso, end_iso, True, now)
                 out.append((key.encode(), orjson.dumps(record)))
-        self.open_windows = sorted(set(self.merger.windows) - set(due))
+            self.merger.mark_final(window)
+            self.windows += 1
         return out
 
-    async def publish(self, producer: AIOKafkaProducer) -> int:
-        """Publish :meth:`finals` on the aggregates topic; their count once acknowledged."""
-        records = self.finals()
-        if not records:
+    async def publish_due(self, producer: AIOKafkaProducer) -> int:
+        """Publish the final records of the windows closed so far; their count once
+        acknowledged (nothing to do unless a fold happened since the last call)."""
+        if not self._may_be_due:
             return 0
-        batches = await PartitionBatches.of(producer, self.settings.topic(AGGREGATES))
-        for key, value in records:
-            batches.add(key, value)
-            if batches.records >= 5000 or batches.bytes >= IN_FLIGHT_BYTES:
-                await batches.flush()
-        await batches.flush()
+        records = self.due_records()
+        if records:
+            batches = await PartitionBatches.of(producer, self.settings.topic(AGGREGATES))
+            for key, value in records:
+                batches.add(key, value)
+                if batches.records >= 5000 or batches.bytes >= IN_FLIGHT_BYTES:
+                    await batches.flush()
+            await batches.flush()
+        self.records += len(records)
         return len(records)
+
+    def close_all(self) -> None:
+        """Every file read: fold what is pending and close every window the deployment
+        has closed (their records are then due)."""
+        self._fold()
+        self.merger.apply(SOURCE, {"watermark": self.cutoff, "certs": []})
+        self._may_be_due = True
+
+    async def publish(self, producer: AIOKafkaProducer) -> int:
+        """Every file read: fold what is pending and publish the final records of every
+        window the deployment has closed. Windows still open there go to
+        :attr:`open_windows`. The count of records published in all."""
+        self.close_all()
+        await self.publish_due(producer)
+        finalized = self.merger.finalized
+        self.open_windows = sorted(w for w in self.merger.windows if w not in finalized)
+        return self.records
 
     def describe_open(self) -> str:
         """The windows left open, for the summary."""

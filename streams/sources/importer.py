@@ -142,6 +142,8 @@ class LineRouter:
         if self._in_flight is not None:
             task, self._in_flight = self._in_flight, None
             self.report.sent += await task
+        if self.history is not None:
+            await self.history.publish_due(sink.producer)
         if not self.batch:
             return
         batch, self.batch = self.batch, []
@@ -315,14 +317,16 @@ async def _publish_history(
         return []
     if not complete:
         return [
-            f"{router.to_history:,} events of closed windows were read but not published: the "
-            "import stopped before the end, and a part of a window is no final value; run it again"
+            f"history: {history.windows:,} windows the files had closed were published final "
+            f"({history.records:,} records); the import stopped before the end, so the "
+            "others (a part of a window is no final value) were not: run it again"
         ]
-    records = await history.publish(sink.producer)
+    await history.publish(sink.producer)
     router.to_history = 0
     notes = [
         f"history: {history.folded:,} events folded ({history.duplicates:,} repeats, "
-        f"{history.late:,} late within the files), {records:,} final records published"
+        f"{history.late:,} late within the files), {history.records:,} final records of "
+        f"{history.windows:,} windows published"
     ]
     if history.open_windows:
         notes.append(
