@@ -46,33 +46,53 @@ _SKIPPED_KEYS = (b"barrier", b"merger", b"snapshot")
 
 async def live_watermark(settings: Settings, idle: float = 1.0) -> float | None:
     """The largest event time the live deployment has folded (from the last partials its
-    workers wrote), or None when it has folded nothing yet. The topics must exist."""
+    workers wrote), or None when it has folded nothing yet. The topics must exist.
+
+    The end of the partials topic may hold only snapshots, barriers and markers (an
+    idle deployment after a snapshot): then it reads further back, ten times as far
+    each time, down to the start."""
     consumer = AIOKafkaConsumer(
         **settings.kafka_kwargs(),
         enable_auto_commit=False,
         max_partition_fetch_bytes=16 * 1024 * 1024,
     )
     await consumer.start()
-    found: float | None = None
     try:
         tp = TopicPartition(settings.topic(PARTIALS), 0)
         consumer.assign([tp])
         end = (await consumer.end_offsets([tp]))[tp]
-        consumer.seek(tp, max(0, end - TAIL_RECORDS))
-        loop = asyncio.get_running_loop()
-        quiet_since = loop.time()
-        while loop.time() - quiet_since < idle:
-            batch = await consumer.getmany(tp, timeout_ms=200, max_records=5000)
-            for message in batch.get(tp, []):
-                quiet_since = loop.time()
-                value = message.value
-                if not value or message.key in _SKIPPED_KEYS or b"\n" not in value:
-                    continue
+        back = TAIL_RECORDS
+        while True:
+            start = max(0, end - back)
+            found = await _largest_watermark(consumer, tp, start, end, idle)
+            if found is not None or start == 0:
+                return found
+            back *= 10
+    finally:
+        await consumer.stop()
+
+
+async def _largest_watermark(
+    consumer: AIOKafkaConsumer, tp: TopicPartition, start: int, end: int, idle: float
+) -> float | None:
+    found: float | None = None
+    consumer.seek(tp, start)
+    loop = asyncio.get_running_loop()
+    quiet_since = loop.time()
+    while loop.time() - quiet_since < idle:
+        batch = await consumer.getmany(tp, timeout_ms=200, max_records=5000)
+        messages = batch.get(tp, [])
+        for message in messages:
+            quiet_since = loop.time()
+            value = message.value
+            if value and message.key not in _SKIPPED_KEYS and b"\n" in value:
                 watermark = orjson.loads(value[: value.index(b"\n")]).get("watermark")
                 if isinstance(watermark, int | float) and (found is None or watermark > found):
                     found = float(watermark)
-    finally:
-        await consumer.stop()
+        if messages and messages[-1].offset + 1 >= end:
+            # Past the end seen at the start, the whole last batch read (Tansu's end is
+            # that batch's first offset + 1); a busy deployment is never quiet for long.
+            return found
     return found
 
 
