@@ -195,3 +195,11 @@ def test_any_mix_of_writes_rotations_and_restarts_reads_every_line_once_in_order
     read += [raw for _, _, raw in tail.read(100_000)]
     tail.close()
     assert read == written
+
+
+def test_a_file_that_does_not_exist_yet_is_read_once_created(tmp_path: Path) -> None:
+    log = tmp_path / "queue_log"
+    with Tail(log, None) as tail:
+        assert tail.read() == [] and tail.mark() is None
+        log.write_bytes(b"1|a\n")
+        assert lines_of(tail) == [b"1|a\n"]
