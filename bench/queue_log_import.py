@@ -111,13 +111,13 @@ def rows(result: dict[str, Any]) -> list[list[str]]:
             "",
         ],
         [
-            "import (one process), acks=all",
+            "import --jobs 1, acks=all",
             f"{result['import_lines_per_s']:,.0f}",
             f"{result['events_sent']:,} events; {result['import_cpu_us_per_line']:.1f} us CPU "
             f"per line = {1e6 / result['import_cpu_us_per_line']:,.0f} lines per CPU-second",
         ],
         [
-            f"import --jobs {os.cpu_count()}, acks=all",
+            f"import --jobs {os.cpu_count()} (the default here), acks=all",
             f"{result['import_jobs_lines_per_s']:,.0f}",
             "parse + check in a process pool",
         ],

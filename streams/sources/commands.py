@@ -124,8 +124,9 @@ def add_commands(sub: Any) -> None:
     p.add_argument(
         "--jobs",
         type=int,
-        default=1,
-        help="processes parsing and checking whole files (default 1: this one)",
+        default=0,
+        help="processes parsing and checking whole files (default: one per core when "
+        "there is more than 16 MB to read, else this one)",
     )
     p.set_defaults(func=cmd_import_queue_log)
     p = sub.add_parser("replay", help="send recorded contract events (JSON lines, .gz too)")

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -37,6 +38,7 @@ from streams.sources.sink import Checked, Checker, EventSink
 from streams.topics import declare_topics
 
 BATCH = 5000
+PARALLEL_BYTES = 16 * 2**20
 """Events produced per acknowledged batch (and lines per follow read)."""
 FOLLOW_POLL = 0.2
 
@@ -51,9 +53,10 @@ class ImportOptions:
     follow: bool = False
     position_file: Path | None = None
     history: str = "auto"
-    jobs: int = 1
-    """Processes parsing and checking whole files (1: in this process). More pays only
-    where cores are free: see docs/sources.md, measured figures."""
+    jobs: int = 0
+    """Processes parsing and checking whole files: 1 in this process; 0 one per core
+    when there is more than :data:`PARALLEL_BYTES` to read (a pool's start costs
+    seconds), else 1. docs/sources.md has the measured figures."""
     """``auto`` (split at the live deployment's watermark), ``off`` (send everything to
     the input topics), or an ISO instant taken as the live watermark."""
     notes: list[str] = field(default_factory=list)
@@ -213,7 +216,7 @@ async def run_import(
     if options.follow:
         followed = ordered.pop() if ordered else options.paths[-1]
     report.total_bytes = sum(p.stat().st_size for p in ordered)
-    jobs = options.jobs
+    jobs = options.jobs or ((os.cpu_count() or 1) if report.total_bytes > PARALLEL_BYTES else 1)
     async with EventSink(settings, partitioner=PARTITIONER) as sink:
         if jobs > 1:
             await _import_parallel(settings, config, ordered, jobs, router, sink, stop)
