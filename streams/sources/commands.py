@@ -74,11 +74,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     shift = None
     if args.shift_to is not None:
-        shift = datetime.fromisoformat(args.shift_to)
+        try:
+            shift = datetime.fromisoformat(args.shift_to)
+        except ValueError:
+            raise CckpiError(f"--shift-to {args.shift_to!r} is not an ISO instant") from None
         if shift.tzinfo is None:
             raise CckpiError(f"--shift-to {args.shift_to!r} needs an offset, e.g. +00:00")
     if args.speed is not None and args.speed <= 0:
         raise CckpiError("--speed must be above 0")
+    missing = [str(path) for path in args.paths if not path.is_file()]
+    if missing:
+        raise CckpiError(f"no such file: {', '.join(missing)}")
     options = ReplayOptions(args.paths, args.check, args.speed, shift)
     settings = load_settings()
     report = Report()

@@ -182,7 +182,10 @@ async def decide_cutoff(settings: Settings, history: str) -> float | None:
         return None
     if history == "auto":
         return await live_watermark(settings)
-    moment = datetime.fromisoformat(history)
+    try:
+        moment = datetime.fromisoformat(history)
+    except ValueError:
+        raise SourceError(f"--history {history!r}: auto, off or an ISO instant") from None
     if moment.tzinfo is None:
         raise SourceError(f"--history {history!r} needs an offset, e.g. 2026-12-01T00:00:00+00:00")
     return moment.timestamp()
