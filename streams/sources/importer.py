@@ -234,6 +234,18 @@ async def run_import(
     return complete
 
 
+def readable_lines(opened: Opened, name: str, report: Report) -> Iterator[tuple[int, bytes]]:
+    """Numbered lines of a part; a part that cannot be read to its end (a .gz cut short
+    when compressing was interrupted, a read error) gives the lines read so far and is
+    reported, and the import goes on with the next part."""
+    number = 0
+    try:
+        for number, raw in numbered(opened):
+            yield number, raw
+    except (OSError, EOFError) as exc:
+        report.bad_line(f"{name}:{number + 1}", "unreadable", f"{type(exc).__name__}: {exc}")
+
+
 async def _import_here(
     ordered: list[Path], router: LineRouter, sink: EventSink, stop: asyncio.Event
 ) -> None:
@@ -244,7 +256,7 @@ async def _import_here(
             break
         opened = open_part(path)
         try:
-            for number, raw in numbered(opened):
+            for number, raw in readable_lines(opened, str(path), report):
                 router.line(str(path), number, raw)
                 if len(router.batch) >= BATCH:
                     await router.flush(sink, overlap=True)
@@ -257,10 +269,10 @@ async def _import_here(
         await router.flush(sink)
 
 
-def _chunks(opened: Opened) -> Iterator[tuple[int, list[bytes]]]:
+def _chunks(opened: Opened, name: str, report: Report) -> Iterator[tuple[int, list[bytes]]]:
     lines: list[bytes] = []
     first = 1
-    for number, raw in numbered(opened):
+    for number, raw in readable_lines(opened, name, report):
         lines.append(raw)
         if len(lines) >= CHUNK_LINES:
             yield first, lines
@@ -291,7 +303,7 @@ async def _import_parallel(
                 opened = open_part(path)
                 waiting: deque[asyncio.Future[Chunk]] = deque()
                 try:
-                    for first, lines in _chunks(opened):
+                    for first, lines in _chunks(opened, str(path), report):
                         if stop.is_set():
                             break
                         future = pool.submit(check_chunk, str(path), first, lines)

@@ -3,12 +3,16 @@ of a queue come from (contract v1.2: the config, else the queue's name and voice
 
 from __future__ import annotations
 
+import gzip
 import io
+from pathlib import Path
 
 import pytest
 
 from streams.config import parse_config
 from streams.errors import ConfigError
+from streams.sources.files import open_part
+from streams.sources.importer import readable_lines
 from streams.sources.report import Report
 
 
@@ -46,3 +50,23 @@ def test_queue_team_and_channel_from_the_config_with_the_contracts_defaults() ->
         parse_config("queues:\n  billing: {channel: fax}\n")
     with pytest.raises(ConfigError, match="team"):
         parse_config("queues:\n  billing: {team: ''}\n")
+
+
+def test_a_gz_part_cut_short_gives_its_lines_and_is_reported(tmp_path: Path) -> None:
+    whole = b"".join(
+        f"{1_790_000_000 + i}|{i}.1|q|NONE|ENTERQUEUE||5|1\n".encode() for i in range(5000)
+    )
+    packed = gzip.compress(whole)
+    cut = tmp_path / "queue_log.1.gz"
+    cut.write_bytes(packed[: len(packed) // 2])  # compression interrupted half-way
+    out = io.StringIO()
+    report = Report(out=out)
+    opened = open_part(cut)
+    try:
+        lines = list(readable_lines(opened, str(cut), report))
+    finally:
+        opened.close()
+    assert 0 < len(lines) < 5000
+    assert lines == list(enumerate(whole.splitlines(keepends=True)[: len(lines)], 1))
+    assert report.bad == {"unreadable": 1}
+    assert f"{cut}:{len(lines) + 1}: unreadable: EOFError" in out.getvalue()
