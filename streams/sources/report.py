@@ -38,6 +38,7 @@ class Report:
     started: float = field(default_factory=time.monotonic)
     _printed: int = 0
     _last: float = 0.0
+    _last_lines: int = -1
 
     def bad_line(self, where: str, reason: str, detail: str) -> None:
         self.bad[reason] += 1
@@ -54,9 +55,9 @@ class Report:
 
     def progress(self, done_bytes: int, force: bool = False) -> None:
         now = time.monotonic()
-        if not force and now - self._last < self.interval:
-            return
-        self._last = now
+        if not force and (now - self._last < self.interval or self.lines == self._last_lines):
+            return  # at most once a second, and never for nothing new (an idle follower)
+        self._last, self._last_lines = now, self.lines
         elapsed = max(now - self.started, 1e-9)
         rate = self.lines / elapsed
         text = f"{self.lines:,} lines ({rate:,.0f} lines/s), {self.sent:,} events sent"

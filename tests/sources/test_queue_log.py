@@ -206,3 +206,27 @@ def test_queue_team_and_channel_come_from_the_labels() -> None:
     outcome = parse_line(b"1700000000|1.1|billing|NONE|ENTERQUEUE||5|1", labels)
     assert isinstance(outcome, Contact)
     assert (outcome.body["team"], outcome.body["channel"]) == ("support", "voice")
+
+
+@pytest.mark.parametrize(
+    ("data", "talk"),
+    [
+        ("BRIDGE|5e1f-41c2|12|340|2", 340),
+        ("APP|Voicemail|12|341|2", 341),
+        ("LINK|PJSIP/100-0001|PJSIP/200-0002|12|342|2", 342),
+        ("LINK|PJSIP/100-0001|PJSIP/200-0002|12|343|2||", 343),  # padded to data5 and more
+        ("FAIL|12|344|2", 344),  # a method this parser does not know: times from the end
+    ],
+)
+def test_attended_transfers_of_every_method_read_their_call_time(data: str, talk: int) -> None:
+    line = f"1700000000|1.1|q|PJSIP/100|ATTENDEDTRANSFER|{data}".encode()
+    outcome = parse_line(line, labels)
+    assert isinstance(outcome, Contact), outcome
+    assert (outcome.body["talk_seconds"], outcome.body["transferred"]) == (talk, True)
+
+
+def test_realtime_padding_of_unused_data_fields_changes_nothing() -> None:
+    padded = parse_line(b"1700000000|1.1|q|SIP/1|COMPLETECALLER|4|120|1||", labels)
+    plain = parse_line(b"1700000000|1.1|q|SIP/1|COMPLETECALLER|4|120|1", labels)
+    assert isinstance(padded, Contact) and isinstance(plain, Contact)
+    assert padded.body["talk_seconds"] == plain.body["talk_seconds"] == 120
