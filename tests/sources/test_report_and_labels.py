@@ -39,6 +39,12 @@ def test_progress_says_rate_share_and_eta() -> None:
     report.progress(250, force=True)
     line = out.getvalue()
     assert "500 lines (" in line and "25%, ETA " in line and "ENTERQUEUE 7" in line
+    report.interval = 0.0
+    report.progress(250)  # nothing new since: an idle follower stays quiet
+    assert out.getvalue() == line
+    report.lines += 1
+    report.progress(260)
+    assert out.getvalue().count("lines (") == 2
 
 
 def test_queue_team_and_channel_from_the_config_with_the_contracts_defaults() -> None:
