@@ -52,9 +52,10 @@ def write_log(path: Path, lines: int, seed: int = 3) -> int:
 def measure(path: Path, bootstrap: str) -> dict[str, Any]:
     from streams.config import AppConfig
     from streams.settings import load_settings
-    from streams.sources.importer import ImportOptions, LineRouter, run_import
+    from streams.sources.importer import ImportOptions, run_import
     from streams.sources.queue_log import EnterTimes, parse_line
     from streams.sources.report import Report
+    from streams.sources.router import LineRouter
 
     config = AppConfig()
     raw = path.read_bytes().splitlines(keepends=True)

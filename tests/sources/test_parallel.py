@@ -7,9 +7,9 @@ import io
 
 from streams.config import AppConfig
 from streams.settings import load_settings
-from streams.sources.importer import LineRouter
 from streams.sources.parallel import check_chunk, init
 from streams.sources.report import Report
+from streams.sources.router import LineRouter
 from tests.sources.qlgen import generate
 
 

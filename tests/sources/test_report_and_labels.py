@@ -12,8 +12,8 @@ import pytest
 from streams.config import parse_config
 from streams.errors import ConfigError
 from streams.sources.files import open_part
-from streams.sources.importer import readable_lines
 from streams.sources.report import Report
+from streams.sources.router import readable_lines
 
 
 def test_bad_lines_are_printed_up_to_the_cap_and_all_counted() -> None:
