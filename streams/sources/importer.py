@@ -37,8 +37,9 @@ from streams.sources.sink import EventSink
 from streams.topics import declare_topics
 
 BATCH = 5000
-PARALLEL_BYTES = 16 * 2**20
 """Events produced per acknowledged batch (and lines per follow read)."""
+PARALLEL_BYTES = 16 * 2**20
+"""Above this much to read, parsing and checking go to a process pool by default."""
 FOLLOW_POLL = 0.2
 
 
@@ -52,12 +53,12 @@ class ImportOptions:
     follow: bool = False
     position_file: Path | None = None
     history: str = "auto"
+    """``auto`` (split at the live deployment's watermark), ``off`` (send everything to
+    the input topics), or an ISO instant taken as the live watermark."""
     jobs: int = 0
     """Processes parsing and checking whole files: 1 in this process; 0 one per core
     when there is more than :data:`PARALLEL_BYTES` to read (a pool's start costs
     seconds), else 1. docs/sources.md has the measured figures."""
-    """``auto`` (split at the live deployment's watermark), ``off`` (send everything to
-    the input topics), or an ISO instant taken as the live watermark."""
     notes: list[str] = field(default_factory=list)
 
 

@@ -60,12 +60,15 @@ class LineRouter:
                 report.bad_line(f"{where}:{number}", f"invalid_{checked.reason}", checked.detail)
                 continue
             report.kinds[outcome.event] += 1
-            history = self.history
-            if history is not None and history.closed(checked.occurred_at):
-                history.add(checked)
-                self.to_history += 1
-            else:
-                self.batch.append(checked)
+            self._route(checked)
+
+    def _route(self, checked: Checked) -> None:
+        history = self.history
+        if history is not None and history.closed(checked.occurred_at):
+            history.add(checked)
+            self.to_history += 1
+        else:
+            self.batch.append(checked)
 
     def take(self, chunk: Chunk) -> None:
         """A chunk parsed and checked by a pool process (:mod:`streams.sources.parallel`)."""
@@ -74,7 +77,6 @@ class LineRouter:
         report.kinds.update(chunk.kinds)
         for where, reason, detail in chunk.bad:
             report.bad_line(where, reason, detail)
-        history = self.history
         for item in chunk.items:
             if isinstance(item, Pending):
                 body = complete(item, self.enters)
@@ -88,11 +90,7 @@ class LineRouter:
                 report.kinds[item.event] += 1
             else:
                 checked = Checked(*item)
-            if history is not None and history.closed(checked.occurred_at):
-                history.add(checked)
-                self.to_history += 1
-            else:
-                self.batch.append(checked)
+            self._route(checked)
         for callid, epoch in chunk.enters:
             self.enters.entered(callid, epoch)
 
@@ -118,12 +116,6 @@ class LineRouter:
         self._in_flight = task
         for _ in range(3):  # let the batches be built and written to the socket
             await asyncio.sleep(0)
-
-    async def settle(self) -> None:
-        """Wait for the batch in flight (a stop: nothing half-sent is counted)."""
-        if self._in_flight is not None:
-            task, self._in_flight = self._in_flight, None
-            self.report.sent += await task
 
 
 def readable_lines(opened: Opened, name: str, report: Report) -> Iterator[tuple[int, bytes]]:
