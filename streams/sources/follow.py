@@ -111,8 +111,9 @@ class Tail:
                 self._handle.seek(-len(chunk), os.SEEK_CUR)
             current = _identity(self.path)
             if current is not None and current != self._identity:
-                rest = self._handle.read()
-                if rest:
+                # The old file is complete: its rest (lines written since the last read,
+                # and a last line without a newline) is taken as it is.
+                for rest in self._handle.read().splitlines(keepends=True):
                     self._take(rest, out)
                 self._note(f"{self.path}: rotated; reading the new file")
                 self._close()
