@@ -23,7 +23,7 @@ from typing import Any
 from bench.common import REPO, log, unique_prefix
 from streams.broker import EmbeddedBroker, free_port
 
-SECTIONS = ("throughput", "baseline", "freshness", "memory", "restart", "ingest")
+SECTIONS = ("throughput", "baseline", "freshness", "memory", "restart", "ingest", "import")
 GOALS = {
     "raw": 0.5,  # full pipeline >= 0.5 x raw consumer
     "faust": 20.0,  # full pipeline >= 20 x the Faust baseline
@@ -52,6 +52,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--restart-events", type=int, default=1_000_000)
     parser.add_argument("--ingest-seconds", type=float, default=10.0, help="per ingest load")
     parser.add_argument("--ingest-rate", type=float, default=2000.0, help="deliveries/s offered")
+    parser.add_argument("--import-lines", type=int, default=1_000_000, help="queue_log import")
     parser.add_argument("--workdir", type=Path, default=None, help="logs and results.json")
     args = parser.parse_args(argv)
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
@@ -468,6 +469,14 @@ def run_ingest(
 # ---------------------------------------------------------------- summary
 
 
+def run_import(
+    args: argparse.Namespace, bootstrap: str, workdir: Path, out: dict[str, Any]
+) -> None:
+    from bench import queue_log_import
+
+    queue_log_import.run(bootstrap, workdir, args.import_lines, out)
+
+
 def summary(results: dict[str, Any]) -> list[list[str]]:
     rows = []
     good = {k: v for k, v in results.items() if isinstance(v, dict) and "error" not in v}
@@ -527,6 +536,16 @@ def summary(results: dict[str, Any]) -> list[list[str]]:
                 verdict(ok),
             ]
         )
+    imported = good.get("import")
+    if imported:
+        rows.append(
+            [
+                "queue_log import, 10 M lines (issue 12)",
+                "< 5 min",
+                f"{imported['ten_million_minutes']:.1f} min",
+                verdict(imported["goal_met"]),
+            ]
+        )
     for name, value in results.items():
         if isinstance(value, dict) and "error" in value:
             rows.append([f"{name} section", "", "failed: " + value["error"][:60], "ERROR"])
@@ -560,6 +579,7 @@ def main(argv: list[str] | None = None) -> int:
         "memory": run_memory,
         "restart": run_restart,
         "ingest": run_ingest,
+        "import": run_import,
     }
     broker = EmbeddedBroker(free_port(), log=workdir / "tansu.log").start()
     log(f"embedded broker (Tansu) on {broker.bootstrap_servers}")

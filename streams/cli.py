@@ -275,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="HTTP ingest: contract events and Chatwoot webhooks")
     p.add_argument("--port", type=int, default=None, help="default: CCKPI_INGEST_PORT (6067)")
     p.set_defaults(func=_cmd_ingest)
+    from streams.sources.commands import add_commands
+
+    add_commands(sub)
     return parser
 
 

@@ -41,6 +41,12 @@ class QueueConfig(_Strict):
 
     service_level_seconds: float = Field(20, ge=0, description="Answered within this is in SL.")
     short_abandon_seconds: float = Field(5, ge=0, description="Hang-ups before this are short.")
+    team: str | None = Field(
+        None, min_length=1, max_length=64, description="Team of a source that knows only the queue."
+    )
+    channel: Literal["voice", "chat", "email", "social", "messaging"] = Field(
+        "voice", description="Channel of a source that knows only the queue."
+    )
 
 
 class CalendarConfig(_Strict):
@@ -198,6 +204,12 @@ class AppConfig(_Strict):
 
     def queue(self, name: str) -> QueueConfig:
         return self.queues.get(name, _DEFAULT_QUEUE)
+
+    def queue_labels(self, name: str) -> tuple[str, str]:
+        """(team, channel) of a queue, for sources that know only the queue (v1.2):
+        the config's, else the queue's own name as team and ``voice``."""
+        queue = self.queues.get(name, _DEFAULT_QUEUE)
+        return (queue.team or name, queue.channel)
 
     def service_level_bounds(self) -> list[float]:
         """Every configured service-level threshold (histogram bucket bounds)."""

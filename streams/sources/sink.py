@@ -127,3 +127,23 @@ class EventSink:
             futures.append(await self.producer.send(topic, event.value, key=event.key))
         await asyncio.gather(*futures)
         return len(futures)
+
+    async def send_batched(self, events: Iterable[Checked]) -> int:
+        """Like :meth:`send`, built as one record batch per partition (each key where
+        ``send()`` would put it, the order within a partition kept): for bulk sources,
+        where one ``send()`` per event costs more than checking the event."""
+        from streams.pipeline.batching import IN_FLIGHT_BYTES, PartitionBatches
+
+        batches: dict[str, PartitionBatches] = {}
+        count = 0
+        for event in events:
+            topic = self.settings.topic(event.topic)
+            batch = batches.get(topic)
+            if batch is None:
+                batch = batches[topic] = await PartitionBatches.of(self.producer, topic)
+            batch.add(event.key, event.value)
+            count += 1
+            if batch.bytes >= IN_FLIGHT_BYTES:
+                await batch.flush()
+        await asyncio.gather(*(batch.flush() for batch in batches.values()))
+        return count
