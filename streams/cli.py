@@ -36,19 +36,23 @@ def _parse_start(text: str | None) -> datetime | None:
 
 def cmd_broker(args: argparse.Namespace) -> int:
     from streams.broker import EmbeddedBroker
+    from streams.lifecycle import sigterm_as_interrupt
 
-    broker = EmbeddedBroker(args.port, host=args.host).start()
-    print(
-        f"embedded broker (Tansu, memory only) on {broker.bootstrap_servers}; Ctrl-C stops it",
-        flush=True,
-    )
-    try:
-        assert broker.process is not None  # noqa: S101
-        broker.process.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        broker.stop()
+    with sigterm_as_interrupt():
+        broker = EmbeddedBroker(args.port, host=args.host)
+        try:
+            broker.start()
+            print(
+                f"embedded broker (Tansu, memory only) on {broker.bootstrap_servers}; "
+                "Ctrl-C stops it",
+                flush=True,
+            )
+            assert broker.process is not None  # noqa: S101
+            broker.process.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            broker.stop()
     return 0
 
 
@@ -101,8 +105,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         )
         print(f"simulation done: {stats}", flush=True)
 
+    from streams.lifecycle import run_stoppable
+
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        run_stoppable(main())
     return 0
 
 
@@ -112,6 +118,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from streams.broker import EmbeddedBroker, port_is_free
+    from streams.lifecycle import die_with_parent
 
     port = args.broker_port
     if not port_is_free("127.0.0.1", port):
@@ -126,7 +133,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     with EmbeddedBroker(port):
         print(f"broker on 127.0.0.1:{port}", flush=True)
-        worker = subprocess.Popen([*cckpi, "worker"], env=env)  # noqa: S603
+        worker = subprocess.Popen(  # noqa: S603
+            [*cckpi, "worker"], env=env, preexec_fn=die_with_parent()
+        )
         sim_args = [
             "simulate",
             "--rate",
@@ -136,7 +145,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "--start",
             args.start,
         ]
-        simulator = subprocess.Popen([*cckpi, *sim_args], env=env)  # noqa: S603
+        simulator = subprocess.Popen(  # noqa: S603
+            [*cckpi, *sim_args], env=env, preexec_fn=die_with_parent()
+        )
         print(
             f"\nmetrics: http://{env['CCKPI_WEB_BIND']}:{web_port}/metrics  "
             f"(config {env.get('CCKPI_CONFIG', 'defaults')}); Ctrl-C stops everything\n",

@@ -8,13 +8,17 @@ SIGTERM from the kernel when its parent dies without unwinding (SIGKILL, OOM).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from types import FrameType
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -48,3 +52,34 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def run_stoppable(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` where SIGTERM does what asyncio does on Ctrl-C: cancel the main
+    task (its ``finally`` blocks flush and close), then raise KeyboardInterrupt.
+
+    (A KeyboardInterrupt raised by a plain signal handler lands in whichever task
+    runs at that moment, and can leave a client's background task half-stopped.)
+    """
+
+    async def cancel_on_sigterm() -> T:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None  # noqa: S101 - we are inside asyncio.run
+        signalled: list[int] = []
+
+        def stop() -> None:
+            signalled.append(signal.SIGTERM)
+            task.cancel()
+
+        loop.add_signal_handler(signal.SIGTERM, stop)
+        try:
+            return await main
+        except asyncio.CancelledError:
+            if signalled:
+                raise KeyboardInterrupt from None
+            raise
+        finally:
+            loop.remove_signal_handler(signal.SIGTERM)
+
+    return asyncio.run(cancel_on_sigterm())
