@@ -67,6 +67,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
             f"no broker answered at {settings.kafka_bootstrap_servers} "
             f"within {settings.broker_wait_seconds:.0f} s"
         )
+    from streams.access import check_access
+
+    asyncio.run(check_access(settings.kafka_kwargs()))  # a refused password stops here
     sys.argv = ["cckpi", "worker", "--loglevel", settings.log_level]
     app.main()
     return 0

@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from streams.broker import EmbeddedBroker, free_port
+from streams.kafka_local import LocalKafka
 from tests.integration.harness import WorkerProcess, metric_sum, produce, read_topic, wait_until
 from tests.integration.scenario import Message, arrivals, hard_stream
 from tests.oracle.compare import diff_finals
@@ -258,7 +259,7 @@ KILLS = 5
 
 @pytest.mark.timeout(420)
 def test_sigkill_at_random_points_keeps_every_final_exact(
-    broker: EmbeddedBroker, prefix: str, tmp_path: Path, repo_root: Path
+    any_broker: EmbeddedBroker | LocalKafka, prefix: str, tmp_path: Path, repo_root: Path
 ) -> None:
     """200,000 hard-stream events (reordered, repeated, late) fed over about 2.5 minutes;
     the worker is SIGKILLed at least five times at random counts while it consumes,
@@ -270,7 +271,7 @@ def test_sigkill_at_random_points_keeps_every_final_exact(
     messages = interleaved(messages)
     oracle = Oracle(messages, config)
     rng = random.Random(2026)
-    bootstrap = broker.bootstrap_servers
+    bootstrap = any_broker.bootstrap_servers
     # Small batches: a catch-up after a restart takes many batches, so kills land
     # between and inside them, and while finals are being published.
     # Snapshots every ~256 KB of partials, so restarts load them (and replay the rest).
@@ -325,7 +326,7 @@ def test_sigkill_at_random_points_keeps_every_final_exact(
 
 @pytest.mark.timeout(300)
 def test_two_workers_share_partitions_and_the_survivor_takes_over(
-    broker: EmbeddedBroker, prefix: str, tmp_path: Path, repo_root: Path
+    any_broker: EmbeddedBroker | LocalKafka, prefix: str, tmp_path: Path, repo_root: Path
 ) -> None:
     """Two workers with one app id split the 20 input partitions; the publishing one is
     SIGKILLed mid-run; the survivor takes all partitions and publishing over; every
@@ -337,7 +338,7 @@ def test_two_workers_share_partitions_and_the_survivor_takes_over(
         )
     )
     oracle = Oracle(messages, config)
-    bootstrap = broker.bootstrap_servers
+    bootstrap = any_broker.bootstrap_servers
     env = {"CCKPI_BATCH_MAX_RECORDS": "2000"}
     first = start_worker(bootstrap, prefix, tmp_path, config, **env)
     second: WorkerProcess | None = None

@@ -1,0 +1,96 @@
+"""Apache Kafka SIGKILLed and restarted on its log dir while a worker consumes.
+
+What the embedded broker cannot show (it keeps nothing across its own restart):
+nothing acknowledged before the crash is lost, nothing is counted twice. The
+broker dies twice mid-run, each time while the worker is behind; the worker
+keeps running through both outages; every final aggregate equals the
+independent computation (tests/oracle), none differs when published twice.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from streams.kafka_local import LocalKafka
+from tests.conftest import kafka_jars_or_skip
+from tests.integration.harness import WorkerProcess, wait_until
+from tests.integration.scenario import hard_stream
+from tests.integration.test_reliability import (
+    Feeder,
+    Oracle,
+    assigned_counts,
+    compare_finals,
+    counted,
+    interleaved,
+    lag,
+    start_worker,
+    wait_for_finals,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.kafka]
+
+GRACE = 300.0
+EVENTS = 60_000
+DOWN_SECONDS = 8
+
+
+def crash_and_restart(kafka: LocalKafka, worker: WorkerProcess) -> dict[str, float]:
+    """SIGKILL the broker while ``worker`` is behind; restart it on the same log dir
+    and ports after ``DOWN_SECONDS``; return what the worker had done by then."""
+    seen, behind = counted(worker), lag(worker) or 0.0
+    kafka.kill()
+    time.sleep(DOWN_SECONDS)
+    assert worker.process is not None and worker.process.poll() is None, (
+        "the worker exited while the broker was down:\n" + worker.log_text()[-3000:]
+    )
+    started = time.monotonic()
+    kafka.start()
+    return {"classified": seen, "lag": behind, "restart_s": time.monotonic() - started}
+
+
+@pytest.mark.timeout(420)
+def test_broker_sigkill_and_restart_lose_nothing_and_count_nothing_twice(
+    prefix: str, tmp_path: Path, repo_root: Path
+) -> None:
+    kafka_jars_or_skip()
+    config = repo_root / "deploy" / "cckpi.yaml"
+    messages = interleaved(
+        hard_stream(
+            datetime(2026, 11, 16, 0, tzinfo=UTC), count=EVENTS, rate=0.3, seed=41, grace=GRACE
+        )
+    )
+    oracle = Oracle(messages, config)
+    kafka = LocalKafka(tmp_path / "kafka").start()
+    bootstrap = kafka.bootstrap_servers
+    env = {"CCKPI_BATCH_MAX_RECORDS": "2000", "CCKPI_SNAPSHOT_MIN_BYTES": "262144"}
+    worker = start_worker(bootstrap, prefix, tmp_path, config, **env)
+    crashes: list[dict[str, float]] = []
+    try:
+        wait_until(lambda: assigned_counts(worker), 90, "the first assignment")
+        third = len(messages) // 3
+        for part in (messages[:third], messages[third : 2 * third]):
+            # Fed fast: the worker is still behind when the broker dies.
+            Feeder(bootstrap, prefix, part, chunks=4, pause=0.0).join(120)
+            wait_until(lambda: counted(worker) > 0, 60, "the worker to be counting")
+            crashes.append(crash_and_restart(kafka, worker))
+        Feeder(bootstrap, prefix, messages[2 * third :], chunks=4, pause=0.2).join(120)
+        expected = oracle.result()
+        assert expected.late > 0 and expected.duplicate > 0
+        behind_at_crash = [c for c in crashes if c["lag"] > 0 or c["classified"] < len(messages)]
+        assert behind_at_crash, f"no crash came while the worker was consuming: {crashes}"
+        wait_until(lambda: lag(worker) == 0, 180, "the worker to catch up")
+        finals = wait_for_finals(bootstrap, prefix + "cc.kpi.aggregates", expected, 180)
+        repeated = compare_finals(finals, expected)
+        assert worker.process is not None and worker.process.poll() is None, "worker died"
+        print(
+            f"\n{len(messages)} messages; broker crashes (worker classified, lag, restart): "
+            f"{crashes}; {len(expected.finals)} finals exact, {len(repeated)} keys published "
+            "final more than once (identical)"
+        )
+    finally:
+        worker.stop()
+        kafka.stop()
