@@ -25,7 +25,10 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
     """A ``preexec_fn`` that has the kernel send ``sig`` to the child when this
-    process dies; ``None`` where there is no ``prctl`` (not Linux)."""
+    process dies; ``None`` where there is no ``prctl`` (not Linux).
+
+    (Linux sends it when the *thread* that started the child ends: start children
+    that must outlive a helper thread from the main thread.)"""
     if not sys.platform.startswith("linux"):
         return None
     parent = os.getpid()
