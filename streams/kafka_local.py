@@ -63,9 +63,11 @@ def jar_dir(version: str | None = None) -> Path:
     return Path.home() / ".cache" / "cckpi" / f"kafka-{version or kafka_version()}"
 
 
-def fetch_jars(pom: Path = POM) -> Path:
-    """The folder holding every jar of the pinned broker; Maven fills it the first time."""
-    folder = jar_dir(kafka_version(pom))
+def fetch_jars(pom: Path = POM, version: str | None = None) -> Path:
+    """The folder holding every jar of the pinned broker (or of another ``version``,
+    ``-Dkafka.version``); Maven fills it the first time."""
+    version = version or kafka_version(pom)
+    folder = jar_dir(version)
     if (folder / ".complete").exists():
         return folder
     mvn = shutil.which("mvn")
@@ -75,14 +77,14 @@ def fetch_jars(pom: Path = POM) -> Path:
     shutil.rmtree(partial, ignore_errors=True)
     done = subprocess.run(  # noqa: S603 - fixed arguments
         [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies"]
-        + [f"-DoutputDirectory={partial}"],
+        + [f"-Dkafka.version={version}", f"-DoutputDirectory={partial}"],
         capture_output=True,
         text=True,
         check=False,
     )
     if done.returncode != 0:
         raise KafkaUnavailable(f"mvn could not fetch the Kafka jars:\n{done.stdout[-2000:]}")
-    (partial / ".complete").write_text(kafka_version(pom) + "\n")
+    (partial / ".complete").write_text(version + "\n")
     shutil.rmtree(folder, ignore_errors=True)
     partial.rename(folder)
     return folder
@@ -135,6 +137,7 @@ class LocalKafka:
         users: dict[str, str] | None = None,
         tls: BrokerTls | None = None,
         heap: str = "768m",
+        version: str | None = None,
     ) -> None:
         self.workdir = workdir
         self.log_dir = workdir / "kafka-logs"
@@ -146,6 +149,7 @@ class LocalKafka:
         self.users = dict(users or {})
         self.tls = tls
         self.heap = heap
+        self.version = version or kafka_version()
         self.process: subprocess.Popen[bytes] | None = None
         self._broker_password = secrets.token_urlsafe(16)
 
@@ -200,7 +204,7 @@ class LocalKafka:
             "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={self.workdir / 'log4j2.xml'}",
             "-cp",
-            f"{fetch_jars()}/*",
+            f"{fetch_jars(version=self.version)}/*",
             main,
             *args,
         ]

@@ -3,6 +3,7 @@ stopped; ``any_broker`` runs a test on each of them."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,11 +22,15 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]
         yield running
 
 
+KAFKA_VERSION = os.environ.get("CCKPI_TEST_KAFKA_VERSION") or None
+"""Another Apache Kafka 4.x to run the Kafka tests on (default: the pom's)."""
+
+
 def kafka_jars_or_skip() -> None:
     """Skip (with what to install) where Java or Maven is missing; ``make test``
     installs both as root on Debian, so CI runs every Kafka test."""
     try:
-        fetch_jars()
+        fetch_jars(version=KAFKA_VERSION)
     except KafkaUnavailable as exc:
         pytest.skip(f"no local Apache Kafka: {exc}")
 
@@ -35,7 +40,7 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
     """Apache Kafka 4 (KRaft, one combined broker + controller, the version pinned in
     deploy/kafka/pom.xml) on free loopback ports for the whole session."""
     kafka_jars_or_skip()
-    with LocalKafka(tmp_path_factory.mktemp("kafka")) as running:
+    with LocalKafka(tmp_path_factory.mktemp("kafka"), version=KAFKA_VERSION) as running:
         yield running
 
 

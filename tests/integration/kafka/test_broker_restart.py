@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from streams.kafka_local import LocalKafka
-from tests.conftest import kafka_jars_or_skip
+from tests.conftest import KAFKA_VERSION, kafka_jars_or_skip
 from tests.integration.harness import WorkerProcess, wait_until
 from tests.integration.scenario import hard_stream
 from tests.integration.test_reliability import (
@@ -64,7 +64,7 @@ def test_broker_sigkill_and_restart_lose_nothing_and_count_nothing_twice(
         )
     )
     oracle = Oracle(messages, config)
-    kafka = LocalKafka(tmp_path / "kafka").start()
+    kafka = LocalKafka(tmp_path / "kafka", version=KAFKA_VERSION).start()
     bootstrap = kafka.bootstrap_servers
     env = {"CCKPI_BATCH_MAX_RECORDS": "2000", "CCKPI_SNAPSHOT_MIN_BYTES": "262144"}
     worker = start_worker(bootstrap, prefix, tmp_path, config, **env)

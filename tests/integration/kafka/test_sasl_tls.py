@@ -24,7 +24,7 @@ import pytest
 
 from streams.broker import free_port
 from streams.kafka_local import BrokerTls, LocalKafka
-from tests.conftest import kafka_jars_or_skip
+from tests.conftest import KAFKA_VERSION, kafka_jars_or_skip
 from tests.integration.harness import WorkerProcess, metric_sum, wait_until
 from tests.integration.kafka.tls import Certificates, make_certificates
 
@@ -58,6 +58,7 @@ def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secure]:
         folder / "kafka",
         users={"cckpi": password},
         tls=BrokerTls(certificates.broker_keystore, certificates.ca),
+        version=KAFKA_VERSION,
     )
     with kafka:
         assert kafka.protocol == "SASL_SSL"

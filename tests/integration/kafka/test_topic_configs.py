@@ -28,7 +28,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from streams.kafka_local import LocalKafka
-from tests.conftest import kafka_jars_or_skip
+from tests.conftest import KAFKA_VERSION, kafka_jars_or_skip
 from tests.integration.harness import wait_until
 from tests.integration.scenario import hard_stream
 from tests.integration.test_reliability import (
@@ -61,7 +61,8 @@ AGGRESSIVE = {
 @pytest.fixture(scope="module")
 def aggressive_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
     kafka_jars_or_skip()
-    with LocalKafka(tmp_path_factory.mktemp("aggressive-kafka"), settings=AGGRESSIVE) as kafka:
+    folder = tmp_path_factory.mktemp("aggressive-kafka")
+    with LocalKafka(folder, settings=AGGRESSIVE, version=KAFKA_VERSION) as kafka:
         yield kafka
 
 
