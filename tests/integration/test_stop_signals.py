@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from streams.broker import EmbeddedBroker, free_port
+from streams.lifecycle import die_with_parent
 from tests.integration.harness import wait_until
 from tests.integration.processes import alive, descendants, is_listening, listening_ports
 
@@ -104,6 +105,7 @@ class Running:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=die_with_parent(),
             )
 
     def output(self) -> str:
