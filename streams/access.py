@@ -46,8 +46,9 @@ def _denied(server: str, kwargs: dict[str, Any], exc: BaseException) -> KafkaAcc
             f"(check {ENV}SSL_CAFILE)"
         )
     if isinstance(exc, ssl.SSLError):
+        reason = getattr(exc, "reason", None) or exc
         return KafkaAccessDenied(
-            f"TLS with {server} failed: {exc.reason or exc} (check {ENV}PROTOCOL and the TLS files)"
+            f"TLS with {server} failed: {reason} (check {ENV}PROTOCOL and the TLS files)"
         )
     return None
 
