@@ -1,4 +1,5 @@
-"""Reliability on the embedded broker: SIGKILL mid-run, scale-out and takeover, broker outages.
+"""Reliability: SIGKILL mid-run, scale-out and takeover (on each broker: embedded and Apache
+Kafka), broker outages (embedded; Kafka's in tests/integration/kafka/).
 
 Every final aggregate is compared with the independent oracle (tests/oracle), key for
 key and with no tolerance beyond float rounding, after the workers were killed and
