@@ -97,6 +97,13 @@ def _java() -> str:
     return java
 
 
+def ensure_available(version: str | None = None) -> Path:
+    """Java and the broker's jars are there (fetched if needed); their folder, or
+    :class:`KafkaUnavailable` saying what to install."""
+    _java()
+    return fetch_jars(version=version)
+
+
 def cluster_id() -> str:
     """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding."""
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()

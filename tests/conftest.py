@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from streams.broker import EmbeddedBroker, free_port
-from streams.kafka_local import KafkaUnavailable, LocalKafka, fetch_jars
+from streams.kafka_local import KafkaUnavailable, LocalKafka, ensure_available
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +30,7 @@ def kafka_jars_or_skip() -> None:
     """Skip (with what to install) where Java or Maven is missing; ``make test``
     installs both as root on Debian, so CI runs every Kafka test."""
     try:
-        fetch_jars(version=KAFKA_VERSION)
+        ensure_available(KAFKA_VERSION)
     except KafkaUnavailable as exc:
         pytest.skip(f"no local Apache Kafka: {exc}")
 
