@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench soak prometheus generate clean
+.PHONY: demo test lint typecheck unit bench soak prometheus generate clean kafka
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,20 @@ prometheus:
 	  else echo "promtool missing and not root: the Prometheus tests will be skipped"; fi; \
 	fi
 
+# Apache Kafka (the version deploy/kafka/pom.xml pins) for the tests and the bench on the
+# production broker: Java 17 and Maven from Debian if missing, then the jars from Maven
+# Central into ~/.cache/cckpi/kafka-<version> (once).
+kafka: $(STAMP)
+	@if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's openjdk-17-jre-headless and maven"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      openjdk-17-jre-headless maven >/dev/null) \
+	      || echo "could not install Java and Maven: the Kafka tests will be skipped"; \
+	  else echo "java or mvn missing and not root: the Kafka tests will be skipped"; fi; \
+	fi
+	@if command -v mvn >/dev/null 2>&1; then $(BIN)/python -m streams.kafka_local jars; fi
+
 demo: $(STAMP)
 	$(BIN)/cckpi demo
 
@@ -36,7 +50,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) prometheus lint typecheck
+test: $(STAMP) prometheus kafka lint typecheck
 	$(BIN)/pytest -p no:cacheprovider
 
 unit: $(STAMP)

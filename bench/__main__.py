@@ -1,8 +1,9 @@
 """``python -m bench`` (``make bench``): cckpi's performance, side by side, in one run.
 
 One embedded broker, the same events for every contender, ratios printed:
-throughput (raw ceiling, full pipeline, Faust baseline), freshness, memory and
-restart, then every goal of issue 5 with PASS or MISS. The machine is shared and
+throughput (raw ceiling, full pipeline, Faust baseline), the same throughput
+rows on Apache Kafka beside it, freshness, memory and restart, then every goal
+of issue 5 with PASS or MISS. The machine is shared and
 noisy: compare the ratios of one run, not absolute figures across runs.
 """
 
@@ -23,7 +24,16 @@ from typing import Any
 from bench.common import REPO, log, unique_prefix
 from streams.broker import EmbeddedBroker, free_port
 
-SECTIONS = ("throughput", "baseline", "freshness", "memory", "restart", "ingest", "import")
+SECTIONS = (
+    "throughput",
+    "baseline",
+    "kafka",
+    "freshness",
+    "memory",
+    "restart",
+    "ingest",
+    "import",
+)
 GOALS = {
     "raw": 0.5,  # full pipeline >= 0.5 x raw consumer
     "faust": 20.0,  # full pipeline >= 20 x the Faust baseline
@@ -573,8 +583,15 @@ def main(argv: list[str] | None = None) -> int:
         "args": {**vars(args), "skip": sorted(args.skip), "workdir": str(workdir)},
     }
     began = time.monotonic()
+
+    def run_kafka(args: argparse.Namespace, _: str, workdir: Path, out: dict[str, Any]) -> None:
+        from bench.kafka import run_kafka
+
+        run_kafka(args, workdir, out, results.get("throughput"))
+
     runners = {
         "throughput": run_throughput,
+        "kafka": run_kafka,
         "freshness": run_freshness,
         "memory": run_memory,
         "restart": run_restart,

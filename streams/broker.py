@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from streams.errors import BrokerBinaryMissing, BrokerError, PortInUse
+from streams.lifecycle import die_with_parent
 
 
 def broker_binary() -> Path:
@@ -112,8 +113,15 @@ class EmbeddedBroker:
         ]
         env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")}
         with open(self.log if self.log else os.devnull, "ab") as out:
+            # Its own session (a terminal's Ctrl-C goes to us, and we stop it), and
+            # SIGTERM from the kernel if we die without stopping it (SIGKILL, OOM).
             self.process = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
-                args, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                args,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                preexec_fn=die_with_parent(),
             )
         try:
             wait_for_port(self.host, self.port, timeout, self.process)

@@ -36,19 +36,23 @@ def _parse_start(text: str | None) -> datetime | None:
 
 def cmd_broker(args: argparse.Namespace) -> int:
     from streams.broker import EmbeddedBroker
+    from streams.lifecycle import sigterm_as_interrupt
 
-    broker = EmbeddedBroker(args.port, host=args.host).start()
-    print(
-        f"embedded broker (Tansu, memory only) on {broker.bootstrap_servers}; Ctrl-C stops it",
-        flush=True,
-    )
-    try:
-        assert broker.process is not None  # noqa: S101
-        broker.process.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        broker.stop()
+    with sigterm_as_interrupt():
+        broker = EmbeddedBroker(args.port, host=args.host)
+        try:
+            broker.start()
+            print(
+                f"embedded broker (Tansu, memory only) on {broker.bootstrap_servers}; "
+                "Ctrl-C stops it",
+                flush=True,
+            )
+            assert broker.process is not None  # noqa: S101
+            broker.process.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            broker.stop()
     return 0
 
 
@@ -63,6 +67,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
             f"no broker answered at {settings.kafka_bootstrap_servers} "
             f"within {settings.broker_wait_seconds:.0f} s"
         )
+    from streams.access import check_access
+
+    asyncio.run(check_access(settings.kafka_kwargs()))  # a refused password stops here
     sys.argv = ["cckpi", "worker", "--loglevel", settings.log_level]
     app.main()
     return 0
@@ -101,8 +108,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         )
         print(f"simulation done: {stats}", flush=True)
 
+    from streams.lifecycle import run_stoppable
+
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        run_stoppable(main())
     return 0
 
 
@@ -112,6 +121,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from streams.broker import EmbeddedBroker, port_is_free
+    from streams.lifecycle import die_with_parent
 
     port = args.broker_port
     if not port_is_free("127.0.0.1", port):
@@ -130,7 +140,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     with EmbeddedBroker(port):
         print(f"broker on 127.0.0.1:{port}", flush=True)
-        worker = subprocess.Popen([*cckpi, "worker"], env=env)  # noqa: S603
+        worker = subprocess.Popen(  # noqa: S603
+            [*cckpi, "worker"], env=env, preexec_fn=die_with_parent()
+        )
         sim_args = [
             "simulate",
             "--rate",
@@ -140,7 +152,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "--start",
             args.start,
         ]
-        simulator = subprocess.Popen([*cckpi, *sim_args], env=env)  # noqa: S603
+        simulator = subprocess.Popen(  # noqa: S603
+            [*cckpi, *sim_args], env=env, preexec_fn=die_with_parent()
+        )
         print(
             f"\nmetrics: http://{env['CCKPI_WEB_BIND']}:{web_port}/metrics  "
             f"(config {env.get('CCKPI_CONFIG', 'defaults')}); Ctrl-C stops everything\n",

@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
+from streams.access import check_access
 from streams.events.models import INPUT_TOPICS
 from streams.settings import Settings
 
@@ -26,6 +27,9 @@ DEADLETTER = "cc.deadletter"
 PARTIALS = "cc.internal.partials"
 """Ingest -> merger: per source partition and batch, the folded cells and the
 state needed to resume exactly (one record, so it is written atomically)."""
+PARTIALS_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+"""The largest record batch the partials topic takes: the worker producer's
+``max_request_size`` (streams/app.py)."""
 
 
 def topic_specs(settings: Settings) -> dict[str, tuple[int, dict[str, str]]]:
@@ -39,7 +43,17 @@ def topic_specs(settings: Settings) -> dict[str, tuple[int, dict[str, str]]]:
     specs[settings.topic(DEADLETTER)] = (1, {})
     # The state store: a broker's default retention (7 days on Kafka) would delete
     # partials a restart still needs; snapshots keep restarts short however long it is.
-    specs[settings.topic(PARTIALS)] = (1, {"retention.ms": "-1", "retention.bytes": "-1"})
+    # Snapshot chunks (4 MiB) and large partials pass Kafka's default record batch
+    # limit (message.max.bytes, 1 MiB: MessageSizeTooLargeError stopped the worker on
+    # Kafka 4.1.1); the topic takes what the worker's producer may send.
+    specs[settings.topic(PARTIALS)] = (
+        1,
+        {
+            "retention.ms": "-1",
+            "retention.bytes": "-1",
+            "max.message.bytes": str(PARTIALS_MAX_MESSAGE_BYTES),
+        },
+    )
     return specs
 
 
@@ -53,6 +67,7 @@ async def declare_topics(settings: Settings, timeout: float = 60.0) -> None:
             break
         except KafkaConnectionError:
             await admin.close()
+            await check_access(settings.kafka_kwargs())  # refused credentials: no retrying
             if asyncio.get_running_loop().time() > deadline:
                 raise
             log.warning("broker %s not reachable yet; retrying", settings.kafka_bootstrap_servers)
@@ -83,7 +98,12 @@ async def read_all(
         auto_offset_reset="earliest",
         max_partition_fetch_bytes=8 * 1024 * 1024,
     )
-    await consumer.start()
+    try:
+        await consumer.start()
+    except KafkaConnectionError:
+        await consumer.stop()
+        await check_access(kafka_kwargs)  # says why, if the broker refused us
+        raise
     out: list[tuple[bytes | None, bytes | None]] = []
     try:
         partitions = consumer.partitions_for_topic(topic)

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
 from streams.broker import free_port
+from streams.lifecycle import die_with_parent
 from streams.topics import read_all
 
 
@@ -56,6 +57,7 @@ class WorkerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=die_with_parent(),  # no orphan worker if the test run is killed
             )
         return self
 

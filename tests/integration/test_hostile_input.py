@@ -33,6 +33,7 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 from streams.broker import EmbeddedBroker
+from streams.kafka_local import LocalKafka
 from tests.integration.harness import WorkerProcess, metric_sum, produce, read_topic, wait_until
 
 pytestmark = pytest.mark.integration
@@ -469,7 +470,10 @@ def primer(prefix: str) -> list[tuple[str, bytes | None, bytes | None, int | Non
 
 
 @pytest.fixture(scope="module")
-def running(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+def running(
+    any_broker: EmbeddedBroker | LocalKafka, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Running]:
+    broker = any_broker
     prefix = f"hostile{datetime.now(UTC).strftime('%H%M%S%f')}."
     workdir = tmp_path_factory.mktemp("hostile")
     config = Path(__file__).resolve().parents[2] / "deploy" / "cckpi.yaml"

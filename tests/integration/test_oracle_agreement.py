@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from streams.broker import EmbeddedBroker
+from streams.kafka_local import LocalKafka
 from tests.integration.harness import WorkerProcess, metric_sum, produce, read_topic, wait_until
 from tests.integration.scenario import arrivals, hard_stream
 from tests.oracle.compare import diff_finals
@@ -29,7 +30,7 @@ def finals_of(records: list[tuple[bytes | None, dict[str, object]]]) -> dict[str
 
 
 def test_final_aggregates_match_the_reference(
-    broker: EmbeddedBroker, prefix: str, tmp_path: Path, repo_root: Path
+    any_broker: EmbeddedBroker | LocalKafka, prefix: str, tmp_path: Path, repo_root: Path
 ) -> None:
     config_path = repo_root / "deploy" / "cckpi.yaml"
     messages = hard_stream(
@@ -43,7 +44,7 @@ def test_final_aggregates_match_the_reference(
     assert len(expected.finals) > 10_000, f"too few final values: {len(expected.finals)}"
 
     worker = WorkerProcess(
-        broker.bootstrap_servers,
+        any_broker.bootstrap_servers,
         prefix,
         tmp_path,
         config=config_path,
@@ -53,7 +54,7 @@ def test_final_aggregates_match_the_reference(
         wait_until(lambda: worker.samples(), 90, "the worker's /metrics")
         asyncio.run(
             produce(
-                broker.bootstrap_servers,
+                any_broker.bootstrap_servers,
                 [(prefix + m.topic, m.key, m.value, m.partition) for m in messages],
             )
         )
@@ -79,7 +80,7 @@ def test_final_aggregates_match_the_reference(
         topic = prefix + "cc.kpi.aggregates"
 
         def all_finals() -> dict[str, list[dict]] | None:
-            finals = finals_of(asyncio.run(read_topic(broker.bootstrap_servers, topic)))
+            finals = finals_of(asyncio.run(read_topic(any_broker.bootstrap_servers, topic)))
             return finals if len(finals) >= len(expected.finals) else None
 
         finals = wait_until(all_finals, 300, "every final aggregate", interval=3)

@@ -1,4 +1,4 @@
-"""End to end on the embedded broker: events to metrics, bad input to the dead-letter topic."""
+"""End to end on each broker: events to metrics, bad input to the dead-letter topic."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from streams.broker import EmbeddedBroker
+from streams.kafka_local import LocalKafka
 from streams.simulate.runner import simulate_batch
 from tests.integration.harness import WorkerProcess, metric_sum, produce, read_topic, wait_until
 
@@ -55,8 +56,9 @@ TOPICS = tuple(VALID)
 
 
 def test_events_flow_to_metrics_and_bad_input_to_deadletter(
-    broker: EmbeddedBroker, prefix: str, tmp_path: Path, repo_root: Path
+    any_broker: EmbeddedBroker | LocalKafka, prefix: str, tmp_path: Path, repo_root: Path
 ) -> None:
+    broker = any_broker
     worker = WorkerProcess(
         broker.bootstrap_servers, prefix, tmp_path, config=repo_root / "deploy" / "cckpi.yaml"
     ).start()

@@ -393,7 +393,9 @@ def test_an_authenticated_worker_against_tansu_with_scram(tmp_path: Path) -> Non
                 f"({reason[-1][-120:] if reason else 'no output'}) because the broker "
                 "refuses the unauthenticated request; aiokafka SCRAM-SHA-512 then fails "
                 f"with {outcome!r}. (Without --authentication users can be created but "
-                "every SASL mechanism is answered UnsupportedSaslMechanism, error 33.)"
+                "every SASL mechanism is answered UnsupportedSaslMechanism, error 33.) "
+                "SCRAM-SHA-512 over TLS is tested on Apache Kafka: "
+                "tests/integration/kafka/test_sasl_tls.py"
             )
         prefix = f"scram{uuid.uuid4().hex[:8]}."
         worker = WorkerProcess(
