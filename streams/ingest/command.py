@@ -24,8 +24,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             flush=True,
         )
 
+    from streams.access import check_access
     from streams.ingest.service import serve
 
+    # A refused password or certificate stops here; a broker that is away does not
+    # (the ingest spools until it is back).
+    asyncio.run(check_access(settings.kafka_kwargs()))
     asyncio.run(serve(settings, config, ready))
     print("cckpi ingest stopped", flush=True)
     return 0

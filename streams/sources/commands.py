@@ -16,12 +16,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from streams.access import check_access
 from streams.errors import CckpiError
 
 
 def _run(main: Callable[[asyncio.Event], Awaitable[int]]) -> int:
     # The client's INFO lines (subscriptions, coordinators) would drown the progress lines.
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    logging.getLogger("aiokafka.conn").setLevel(logging.INFO)  # who we authenticated as
 
     async def guarded() -> int:
         stop = asyncio.Event()
@@ -59,6 +61,7 @@ def cmd_import_queue_log(args: argparse.Namespace) -> int:
     report = Report()
 
     async def main(stop: asyncio.Event) -> int:
+        await check_access(settings.kafka_kwargs())  # a refused password stops here
         complete = await run_import(settings, config, options, report, stop)
         title = "queue_log import" if complete else "queue_log import stopped"
         report.summary(title, options.notes)
@@ -90,6 +93,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     report = Report()
 
     async def main(stop: asyncio.Event) -> int:
+        if not args.check:
+            await check_access(settings.kafka_kwargs())  # a refused password stops here
         code = await run_replay(settings, options, report, stop)
         report.summary("replay check" if args.check else "replay", [])
         return code

@@ -81,11 +81,36 @@ def _simulate(ctx: Context) -> Launch:
     return Launch(["simulate", "--rate", "50", "--speed", "60"], "sent", (), env)
 
 
+def _import_follow(ctx: Context) -> Launch:
+    log = ctx.workdir / "queue_log"
+    log.write_text(
+        "1700000000|c1|billing|NONE|ENTERQUEUE||5550100|1\n"
+        "1700000010|c1|billing|Agent/1|CONNECT|10|c1.1|3\n"
+    )
+    env = {"CCKPI_KAFKA_BOOTSTRAP_SERVERS": ctx.bootstrap, "CCKPI_TOPIC_PREFIX": ctx.prefix}
+    args = ["import", "queue-log", str(log), "--follow", "--position", str(log) + ".pos"]
+    return Launch(args, "events sent", (), env)
+
+
+def _ingest(ctx: Context) -> Launch:
+    port = free_port()
+    env = {
+        "CCKPI_KAFKA_BOOTSTRAP_SERVERS": ctx.bootstrap,
+        "CCKPI_TOPIC_PREFIX": ctx.prefix,
+        "CCKPI_INGEST_PORT": str(port),
+        "CCKPI_INGEST_TOKENS": "stop-test-token",
+        "CCKPI_INGEST_SPOOL_DIR": str(ctx.workdir / "spool"),
+    }
+    return Launch(["ingest"], "cckpi ingest on", (port,), env)
+
+
 COMMANDS: dict[str, Callable[[Context], Launch]] = {
     "broker": _broker,
     "worker": _worker,
     "demo": _demo,
     "simulate": _simulate,
+    "import": _import_follow,
+    "ingest": _ingest,
 }
 KILLED = ("broker", "demo")
 """Commands with a child (broker, worker) that must not outlive a SIGKILLed parent."""

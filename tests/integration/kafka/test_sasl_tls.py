@@ -10,11 +10,13 @@ naming the setting to fix, and the password is in no output.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -96,11 +98,15 @@ def cckpi(args: list[str], env: dict[str, str], timeout: float) -> tuple[int, st
 
 SIMULATE = ["simulate", "--rate", "0.5", "--speed", "3600", "--duration", "5"]
 SIMULATE += ["--start", "2026-11-02T08:00:00+00:00"]
+QUEUE_LOG = Path(__file__).resolve().parents[2] / "data" / "queue_log"
+QUEUE_LOG_SAMPLE = QUEUE_LOG / "asteriskdocs-acd.queue_log"
 CLIENTS: dict[str, list[str]] = {
     "topics": ["topics"],
     "simulate": SIMULATE,
     "targets suggest": ["targets", "suggest", "--period", "hour", "--idle", "2"],
     "worker": ["worker"],
+    "import": ["import", "queue-log", str(QUEUE_LOG_SAMPLE), "--history", "off"],
+    "ingest": ["ingest", "--port", "0"],
 }
 """Every cckpi command that connects to Kafka (the worker runs until stopped)."""
 
@@ -149,12 +155,70 @@ def test_every_client_connects_with_the_documented_settings(
         assert code == 0 or "aggregates on" in outputs["targets suggest"], outputs[
             "targets suggest"
         ]
+        code, outputs["import"], _ = cckpi(CLIENTS["import"], env, 120)
+        assert code == 0 and re.search(r"[1-9]\d* events sent", outputs["import"]), outputs[
+            "import"
+        ]
+        outputs["ingest"] = ingest_one_event(env, tmp_path)
         outputs["worker"] = worker.log_text()
     finally:
         worker.stop()
     for name, text in outputs.items():
         assert AUTHENTICATED in text, f"{name} did not authenticate:\n{text[-2000:]}"
         assert secure.password not in text, f"the password is in the output of {name}"
+
+
+def ingest_one_event(env: dict[str, str], tmp_path: Path) -> str:
+    """Start ``cckpi ingest`` with the documented settings, post one event (accepted
+    once the broker acknowledged it), stop it; its output."""
+    port = free_port()
+    log = tmp_path / "ingest.log"
+    ingest_env = {
+        **os.environ,
+        **env,
+        "CCKPI_INGEST_PORT": str(port),
+        "CCKPI_INGEST_TOKENS": "sasl-test-token",
+        "CCKPI_INGEST_SPOOL_DIR": str(tmp_path / "spool"),
+    }
+    event = {
+        "event_id": f"sasl-{uuid.uuid4().hex}",
+        "type": "ticket.created",
+        "occurred_at": "2026-11-02T09:00:00+00:00",
+        "team": "support",
+        "channel": "email",
+        "ticket_id": "sasl-ticket",
+    }
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "ingest"],
+            env=ingest_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(lambda: "cckpi ingest on" in log.read_text(), 60, "the ingest's start")
+
+        def broker_up() -> bool:
+            url = f"http://127.0.0.1:{port}/metrics"
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
+                return "cckpi_ingest_broker_up 1.0" in response.read().decode()
+
+        wait_until(broker_up, 60, "the ingest connected to the broker")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/ingest/v1/events",
+            data=json.dumps(event).encode(),
+            headers={"Authorization": "Bearer sasl-test-token"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            answer = json.loads(response.read())
+        assert answer["results"] == [{"event_id": event["event_id"], "status": "accepted"}], answer
+        spooled = tmp_path / "spool" / "events.spool"
+        assert not spooled.exists() or spooled.stat().st_size == 0, "spooled, not sent"
+    finally:
+        process.terminate()
+        process.wait(30)
+    return log.read_text(errors="replace")
 
 
 CASES = {
