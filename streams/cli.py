@@ -124,6 +124,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     web_port = env.get("CCKPI_WEB_PORT", "6066")
     cckpi = [sys.executable, "-m", "streams.cli"]
     signal.signal(signal.SIGTERM, _interrupt)
+    print(f"board: http://{env['CCKPI_WEB_BIND']}:{web_port}/", flush=True)
     with EmbeddedBroker(port):
         print(f"broker on 127.0.0.1:{port}", flush=True)
         worker = subprocess.Popen([*cckpi, "worker"], env=env)  # noqa: S603
@@ -138,6 +139,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ]
         simulator = subprocess.Popen([*cckpi, *sim_args], env=env)  # noqa: S603
         print(
+            f"\nboard:   http://{env['CCKPI_WEB_BIND']}:{web_port}/  (live; ?wall=1 for a TV)"
             f"\nmetrics: http://{env['CCKPI_WEB_BIND']}:{web_port}/metrics  "
             f"(config {env.get('CCKPI_CONFIG', 'defaults')}); Ctrl-C stops everything\n",
             flush=True,

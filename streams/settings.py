@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import ssl
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class KafkaSecurity(BaseModel):
@@ -115,6 +115,32 @@ class Settings(BaseSettings):
     broker_wait_seconds: float = Field(
         300, ge=0, description="How long a starting worker waits for the broker."
     )
+
+    web_board_enabled: bool = Field(
+        True, description="Serve the live board (/) and the query API (/api/v1/)."
+    )
+    api_tokens: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Comma-separated tokens; when set, / and /api/ need one as a bearer token "
+            "or ?token= (/metrics and /health stay open)."
+        ),
+    )
+    history_hour_days: float = Field(
+        35,
+        ge=0,
+        description=(
+            "Days of hour windows the board's history keeps in memory (day, week and "
+            "month windows are all kept); hour finals are many."
+        ),
+    )
+
+    @field_validator("api_tokens", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [token.strip() for token in value.split(",") if token.strip()]
+        return value
 
     @field_validator("reporting_timezone")
     @classmethod

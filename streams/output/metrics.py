@@ -14,7 +14,7 @@ from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from streams.kpi.catalogue import CERTIFICATION_KPIS, PERIODS
-from streams.kpi.merge import Merger, Scope
+from streams.kpi.merge import Merger, Scope, Window
 from streams.targets.evaluate import TargetBook
 
 _DEFAULT_WAIT_BUCKETS = (5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -83,6 +83,21 @@ class PipelineMetrics:
         )
 
 
+WINDOW_LABELS = ("current", "previous")
+
+
+def reported_windows(merger: Merger) -> Iterator[tuple[str, str, Window]]:
+    """``(period, window label, window)`` of every window the gauges (and the query
+    API) report: ``current`` holds the global watermark, ``previous`` is the one before."""
+    for period_index, period in enumerate(PERIODS):
+        for label, window in (
+            ("current", merger.current(period_index)),
+            ("previous", merger.previous(period_index)),
+        ):
+            if window is not None:
+                yield period, label, window
+
+
 class KpiCollector(Collector):
     """KPI, certification and target gauges from the merger's state."""
 
@@ -107,18 +122,12 @@ class KpiCollector(Collector):
         # labels dict each) only as that family is yielded: a scrape of 170,000 samples
         # never holds them all as prometheus objects at once.
         kpis: dict[str, list[tuple[str, str, Scope, str | None, float]]] = {}
-        for period_index, period in enumerate(PERIODS):
-            for label, window in (
-                ("current", merger.current(period_index)),
-                ("previous", merger.previous(period_index)),
-            ):
-                if window is None:
-                    continue
-                for value in merger.values(window):
-                    found = kpis.get(value.kpi)
-                    if found is None:
-                        found = kpis[value.kpi] = []
-                    found.append((period, label, value.scope, value.clock, value.value))
+        for period, label, window in reported_windows(merger):
+            for value in merger.values(window):
+                found = kpis.get(value.kpi)
+                if found is None:
+                    found = kpis[value.kpi] = []
+                found.append((period, label, value.scope, value.clock, value.value))
         if merger.global_watermark != float("-inf"):
             now = merger.global_watermark
             counts = merger.certification_counts(now)
