@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench soak prometheus generate clean
+.PHONY: demo test lint typecheck unit bench soak prometheus generate clean chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,16 @@ prometheus:
 	  else echo "promtool missing and not root: the Prometheus tests will be skipped"; fi; \
 	fi
 
+# Debian's chromium for the board's browser tests (Playwright drives it; never `playwright install`).
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium package"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "could not install chromium: the board's browser tests will be skipped"; \
+	  else echo "chromium missing and not root: the board's browser tests will be skipped"; fi; \
+	fi
+
 demo: $(STAMP)
 	$(BIN)/cckpi demo
 
@@ -36,7 +46,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) prometheus lint typecheck
+test: $(STAMP) prometheus chromium lint typecheck
 	$(BIN)/pytest -p no:cacheprovider
 
 unit: $(STAMP)
