@@ -208,19 +208,19 @@
     }
     const table = el('table', { class: 'grid targets' });
     const head = el('tr');
-    for (const h of ['target', 'scope', 'KPI', 'period', 'value', 'goal', 'state']) head.appendChild(el('th', null, h));
+    for (const h of ['target', 'scope', 'KPI', 'period', 'value', 'goal and state']) head.appendChild(el('th', { class: h === 'value' ? 'num' : '' }, h));
     table.appendChild(el('thead')).appendChild(head);
     const body = el('tbody');
-    const order = (t) => (BAD.has(t.state) ? 0 : GOOD.has(t.state) ? 2 : 1);
+    const rank = { critical: 0, warning: 1, info: 2 };
+    const order = (t) => (BAD.has(t.state) ? 0 : GOOD.has(t.state) ? 6 : 3) + (rank[t.severity] ?? 2);
     for (const t of shown.slice().sort((a, b) => order(a) - order(b))) {
       const row = el('tr', { class: stateClass(t) });
       row.appendChild(el('td', { class: 'id' }, t.target));
-      row.appendChild(el('td', null, scopeName(t.scope)));
+      row.appendChild(el('td', { class: 'scope' }, scopeName(t.scope)));
       row.appendChild(el('td', null, label(t.kpi.replace(/_team_agent_average$/, ''), t.clock)
         + (t.kpi.endsWith('_team_agent_average') ? ' (agent avg)' : '')));
       row.appendChild(el('td', null, t.period));
       row.appendChild(el('td', { class: 'num' }, fmt(t.kpi, t.value)));
-      row.appendChild(el('td', { class: 'num' }, t.op + ' ' + fmt(t.kpi, t.target_value)));
       const cell = el('td');
       cell.appendChild(targetEl(t, false));
       row.appendChild(cell);
@@ -522,7 +522,7 @@
     if (!c || !c.teams.length) { box.appendChild(el('p', { class: 'empty' }, 'no certifications reported')); return; }
     const table = el('table', { class: 'grid' });
     const head = el('tr');
-    for (const h of ['team', 'expired', 'expiring ≤ 30 d', 'agents']) head.appendChild(el('th', { class: h === 'team' ? '' : 'num' }, h));
+    for (const h of ['team', 'expired', 'expiring in 30 days', 'agents']) head.appendChild(el('th', { class: h === 'team' ? '' : 'num' }, h));
     table.appendChild(el('thead')).appendChild(head);
     const body = el('tbody');
     for (const t of c.teams) {
