@@ -560,8 +560,10 @@
       if (now - state.trendsAt > 30000) {
         state.trendsAt = now;
         state.certs = await api('/api/v1/certifications');
-        if (!wall) renderCerts();
-        await renderTrends();
+        if (!wall) {
+          renderCerts();
+          await renderTrends();
+        }
       }
       state.lastOk = now;
       document.getElementById('status').textContent = '';
