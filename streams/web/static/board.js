@@ -543,11 +543,14 @@
     if (busy) return;
     busy = true;
     try {
-      const [meta, kpis, targets] = await Promise.all([
-        api('/api/v1/meta'), api('/api/v1/kpis', { period: state.period }), api('/api/v1/targets'),
+      // Every scope's current window, and the previous window for the centre's tiles only.
+      const [meta, kpis, previous, targets] = await Promise.all([
+        api('/api/v1/meta'), api('/api/v1/kpis', { period: state.period, window: 'current' }),
+        api('/api/v1/kpis', { period: state.period, window: 'previous', scope: '' }),
+        api('/api/v1/targets'),
       ]);
       state.meta = meta;
-      state.kpis = kpis.records;
+      state.kpis = kpis.records.concat(previous.records);
       state.targets = targets.targets;
       const map = index(state.kpis);
       document.getElementById('asof').textContent = meta.watermark_iso ? meta.watermark_iso.replace('T', ' ') : 'waiting for events';
