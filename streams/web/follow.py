@@ -18,7 +18,9 @@ RETRY_SECONDS = 5.0
 
 class HistoryFollower:
     """Reads every record of ``cc.kpi.aggregates`` (all partitions, no consumer group)
-    and keeps the final ones; ``caught_up`` is set once a read finds nothing new."""
+    and keeps the final ones. ``caught_up`` is set once a read finds nothing new: a
+    hint for the board, not a promise (a slow fetch on a busy broker can set it early;
+    Tansu's end offsets cannot tell where the end is)."""
 
     def __init__(self, settings: Settings, store: HistoryStore) -> None:
         self.settings = settings

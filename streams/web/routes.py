@@ -36,6 +36,7 @@ SECURITY_HEADERS = {
 STATIC_TYPES = {
     "index.html": "text/html",
     "board.js": "text/javascript",
+    "chart.js": "text/javascript",
     "board.css": "text/css",
     "favicon.svg": "image/svg+xml",
 }
@@ -124,6 +125,7 @@ def register(app: faust.App, runtime: Runtime, follower: HistoryFollower) -> Non
     def meta(params: dict[str, list[str]]) -> dict[str, Any]:
         parse_plain(params)
         out = views.catalogue(runtime.merger, runtime.publisher, REFRESH_MS)
+        out["targets_configured"] = len(runtime.config.targets)
         out["history"] = {
             "caught_up": follower.caught_up.is_set(),
             "records_read": follower.read,

@@ -60,6 +60,8 @@ def test_demo_serves_kpis_for_every_topic_and_stops_cleanly(tmp_path: Path) -> N
         assert metric_sum(samples, "cc_events_total") > 0
         assert len(topics) == 5, f"events counted on {sorted(topics)} only"
         assert queues, "no service level for any queue"
+        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/", timeout=5) as r:
+            assert b"/static/board.js" in r.read(), "no board at /"
     finally:
         if demo.poll() is None:
             os.killpg(demo.pid, signal.SIGTERM)
@@ -71,3 +73,4 @@ def test_demo_serves_kpis_for_every_topic_and_stops_cleanly(tmp_path: Path) -> N
     text = output.decode(errors="replace")
     assert demo.returncode == 0, text[-3000:]
     assert "Traceback" not in text, text[-3000:]
+    assert text.splitlines()[0] == f"board: http://127.0.0.1:{web_port}/", text[:500]

@@ -12,7 +12,6 @@
     meta: null, kpis: [], targets: [], certs: null,
     agentTeam: null, agent: null, lastOk: 0, todayAt: 0, trendsAt: 0, agentTrendKey: null,
   };
-  const SVG = 'http://www.w3.org/2000/svg';
 
   const TILE_KPIS = [
     ['service_level_ratio'], ['abandon_ratio'], ['average_speed_of_answer_seconds'],
@@ -57,11 +56,6 @@
     const node = document.createElement(tag);
     if (attrs) for (const [k, v] of Object.entries(attrs)) if (v !== null && v !== undefined) node.setAttribute(k, v);
     if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-  function svg(tag, attrs) {
-    const node = document.createElementNS(SVG, tag);
-    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
     return node;
   }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
@@ -201,14 +195,18 @@
     const shown = wall ? state.targets.filter((t) => !GOOD.has(t.state)) : state.targets;
     const bad = state.targets.filter((t) => BAD.has(t.state)).length;
     document.getElementById('targets-summary').textContent =
-      state.targets.length ? bad + ' of ' + state.targets.length + ' not met' : 'none configured';
+      state.targets.length ? bad + ' of ' + state.targets.length + ' not met' : '';
     if (!shown.length) {
-      box.appendChild(el('p', { class: 'empty' }, state.targets.length ? 'every target met' : 'no targets in the config'));
+      const configured = state.meta ? state.meta.targets_configured : 0;
+      let text = 'no targets in the config';
+      if (state.targets.length) text = 'every target met';
+      else if (configured) text = configured + ' targets configured; no value to judge yet (the worker may be catching up)';
+      box.appendChild(el('p', { class: 'empty' }, text));
       return;
     }
     const table = el('table', { class: 'grid targets' });
     const head = el('tr');
-    for (const h of ['target', 'scope', 'KPI', 'period', 'value', 'goal and state']) head.appendChild(el('th', { class: h === 'value' ? 'num' : '' }, h));
+    for (const h of ['target', 'scope', 'KPI, period', 'value', 'goal and state']) head.appendChild(el('th', { class: h === 'value' ? 'num' : '' }, h));
     table.appendChild(el('thead')).appendChild(head);
     const body = el('tbody');
     const rank = { critical: 0, warning: 1, info: 2 };
@@ -217,9 +215,8 @@
       const row = el('tr', { class: stateClass(t) });
       row.appendChild(el('td', { class: 'id' }, t.target));
       row.appendChild(el('td', { class: 'scope' }, scopeName(t.scope)));
-      row.appendChild(el('td', null, label(t.kpi.replace(/_team_agent_average$/, ''), t.clock)
-        + (t.kpi.endsWith('_team_agent_average') ? ' (agent avg)' : '')));
-      row.appendChild(el('td', null, t.period));
+      row.appendChild(el('td', { class: 'kpi' }, label(t.kpi.replace(/_team_agent_average$/, ''), t.clock)
+        + (t.kpi.endsWith('_team_agent_average') ? ' (agent avg)' : '') + ' · ' + t.period));
       row.appendChild(el('td', { class: 'num' }, fmt(t.kpi, t.value)));
       const cell = el('td');
       cell.appendChild(targetEl(t, false));
@@ -330,76 +327,7 @@
     renderAgentTrend(teamKey);
   }
 
-  // ---------- charts (hand-written SVG) ----------
-  function chart(box, title, series, opts) {
-    clear(box);
-    box.appendChild(el('div', { class: 'chart-title' }, title));
-    const W = opts.width || 560, H = opts.height || 170, L = 56, R = 12, T = 10, B = 26;
-    const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'svgchart', role: 'img' });
-    root.setAttribute('aria-label', title);
-    const xs = opts.categories;
-    const values = series.flatMap((s) => s.points.map((p) => p.y)).filter((v) => v !== null && v !== undefined);
-    if (!xs.length || !values.length) {
-      box.appendChild(el('p', { class: 'empty' }, 'no closed windows yet'));
-      return;
-    }
-    let lo = opts.min !== undefined ? opts.min : Math.min(...values);
-    let hi = opts.max !== undefined ? opts.max : Math.max(...values);
-    if (opts.min === undefined && lo > 0) lo = 0;
-    if (hi === lo) hi = lo + 1;
-    const step = (W - L - R) / xs.length;
-    const x = (i) => L + step * (i + 0.5);
-    const y = (v) => T + (H - T - B) * (1 - (v - lo) / (hi - lo));
-    for (let g = 0; g <= 4; g += 1) {
-      const v = lo + ((hi - lo) * g) / 4;
-      root.appendChild(svg('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'grid-line' }));
-      const t = svg('text', { x: L - 6, y: y(v) + 4, class: 'axis', 'text-anchor': 'end' });
-      t.textContent = opts.format(v);
-      root.appendChild(t);
-    }
-    const every = Math.max(1, Math.ceil(xs.length / 8));
-    xs.forEach((label, i) => {
-      if (i % every) return;
-      const t = svg('text', { x: x(i), y: H - 8, class: 'axis', 'text-anchor': 'middle' });
-      t.textContent = label;
-      root.appendChild(t);
-    });
-    if (opts.target !== undefined && opts.target !== null) {
-      root.appendChild(svg('line', { x1: L, x2: W - R, y1: y(opts.target), y2: y(opts.target), class: 'target-line' }));
-    }
-    series.forEach((s, n) => {
-      if (opts.bars) {
-        s.points.forEach((p) => {
-          if (p.y === null) return;
-          root.appendChild(svg('rect', {
-            x: x(p.i) - step * 0.35, width: step * 0.7, y: y(p.y), height: Math.max(0, y(lo) - y(p.y)),
-            class: 'bar' + (p.open ? ' open' : ''),
-          }));
-        });
-        return;
-      }
-      const pts = s.points.filter((p) => p.y !== null);
-      if (pts.length > 1) {
-        root.appendChild(svg('polyline', {
-          points: pts.map((p) => `${x(p.i)},${y(p.y)}`).join(' '), class: 'series s' + n,
-        }));
-      }
-      for (const p of pts) {
-        root.appendChild(svg('circle', { cx: x(p.i), cy: y(p.y), r: p.open ? 3.5 : 2.5, class: 'dot s' + n + (p.open ? ' open' : '') }));
-      }
-    });
-    box.appendChild(root);
-    if (series.length > 1 || opts.legend) {
-      const legend = el('div', { class: 'legend' });
-      series.forEach((s, n) => {
-        const item = el('span', { class: 'key s' + n });
-        item.appendChild(el('i'));
-        item.appendChild(document.createTextNode(s.name));
-        legend.appendChild(item);
-      });
-      box.appendChild(legend);
-    }
-  }
+  const chart = window.cckpiChart;
 
   function localLabel(iso, period) {
     // The window's own local time as published (offset included): no browser time zone.
