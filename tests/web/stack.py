@@ -103,6 +103,8 @@ class Stack:
                 return response.status, dict(response.headers), response.read()
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), error.read()
+        except OSError:
+            return 0, {}, b""  # not listening (yet)
 
     def api(self, path: str) -> Any:
         status, _, body = self.get(path)

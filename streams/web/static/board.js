@@ -206,15 +206,17 @@
     }
     const table = el('table', { class: 'grid targets' });
     const head = el('tr');
-    for (const h of ['target', 'scope', 'KPI, period', 'value', 'goal and state']) head.appendChild(el('th', { class: h === 'value' ? 'num' : '' }, h));
+    for (const h of ['target and scope', 'KPI, period', 'value', 'goal and state']) head.appendChild(el('th', { class: h === 'value' ? 'num' : '' }, h));
     table.appendChild(el('thead')).appendChild(head);
     const body = el('tbody');
     const rank = { critical: 0, warning: 1, info: 2 };
     const order = (t) => (BAD.has(t.state) ? 0 : GOOD.has(t.state) ? 6 : 3) + (rank[t.severity] ?? 2);
     for (const t of shown.slice().sort((a, b) => order(a) - order(b))) {
       const row = el('tr', { class: stateClass(t) });
-      row.appendChild(el('td', { class: 'id' }, t.target));
-      row.appendChild(el('td', { class: 'scope' }, scopeName(t.scope)));
+      const who = el('td', { class: 'id' });
+      who.appendChild(el('div', { class: 'tid' }, t.target));
+      who.appendChild(el('div', { class: 'scope' }, scopeName(t.scope)));
+      row.appendChild(who);
       row.appendChild(el('td', { class: 'kpi' }, label(t.kpi.replace(/_team_agent_average$/, ''), t.clock)
         + (t.kpi.endsWith('_team_agent_average') ? ' (agent avg)' : '') + ' · ' + t.period));
       row.appendChild(el('td', { class: 'num' }, fmt(t.kpi, t.value)));
@@ -323,7 +325,11 @@
     }
     table.appendChild(body);
     box.appendChild(table);
-    if (!state.agent || !agents.some(([k]) => k === state.agent)) state.agent = agents[0][0];
+    if (!state.agent || !agents.some(([k]) => k === state.agent)) {
+      // The agent with the most values in this window: a trend worth showing first.
+      const count = (key) => state.kpis.filter((r) => r.scope_key === key).length;
+      state.agent = agents.map(([k]) => k).sort((a, b) => count(b) - count(a))[0];
+    }
     renderAgentTrend(teamKey);
   }
 
@@ -370,9 +376,9 @@
     const cats = starts.map((s) => localLabel(s, 'hour'));
     const slTarget = state.targets.find((t) => t.kpi === 'service_level_ratio' && t.scope_key === '');
     chart(boxSl, 'Service level, centre (dashed: target)', [seriesFrom(sl, starts, 'service level', true)],
-      { categories: cats, min: 0, max: 1, format: (v) => Math.round(v * 100) + '%', target: slTarget ? slTarget.target_value : null });
+      { categories: cats, min: 0, max: 1, format: (v) => Math.round(v * 100) + '%', target: slTarget ? slTarget.target_value : null, width: 420, height: 150 });
     chart(boxOff, 'Contacts offered, centre', [seriesFrom(offered, starts, 'offered', true)],
-      { categories: cats, bars: true, format: (v) => Math.round(v).toLocaleString('en') });
+      { categories: cats, bars: true, format: (v) => Math.round(v).toLocaleString('en'), width: 420, height: 150 });
   }
 
   async function renderTrends() {
