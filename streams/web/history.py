@@ -14,14 +14,13 @@ from __future__ import annotations
 import bisect
 import math
 from array import array
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from streams.kpi.merge import Scope
 from streams.output.records import BadKey, parse_key, scope_text
-from streams.web.query import HistoryQuery
+from streams.web.query import BadRequest, HistoryQuery
 
 NAN = float("nan")
 _ZONES: dict[int, timezone] = {}
@@ -177,51 +176,87 @@ class HistoryStore:
             if period == "hour":
                 self.windows -= series.drop_before(cutoff)
 
-    def query(self, query: HistoryQuery) -> list[dict[str, Any]]:
-        """Matching final records, oldest window first (then by key)."""
-        rows: list[tuple[float, str, dict[str, Any]]] = []
-        for (kpi, period, scope, clock), series in self.series.items():
+    def select(self, query: HistoryQuery, limit: int | None = None) -> list[Slice]:
+        """The matching part of every matching series (cheap: no record is built);
+        more than ``limit`` windows in all is a :class:`BadRequest`."""
+        out = []
+        for (kpi, period, scope, clock), series in list(self.series.items()):
             if (query.period is not None and period != query.period) or not (
                 query.keeps(kpi, clock) and query.keeps_scope(scope)
             ):
                 continue
-            text = scope_text(scope)
-            sort_key = f"{kpi}|{text}|{clock}"
-            for record in _records(kpi, period, scope, clock, series, query):
-                rows.append((record["_start"], sort_key, record))
-        rows.sort(key=lambda row: (row[0], row[1]))
-        out = []
-        for _, _, record in rows:
-            del record["_start"]
-            out.append(record)
+            part = Slice((kpi, period, scope, clock), series, query.start, query.end)
+            if part.size:
+                out.append(part)
+        total = sum(part.size for part in out)
+        if limit is not None and total > limit:
+            raise BadRequest(
+                f"the query matches {total} windows, more than {limit}: narrow it "
+                "with kpi, period, scope, a label, from or to"
+            )
         return out
 
+    def query(self, query: HistoryQuery) -> list[dict[str, Any]]:
+        """Matching final records, oldest window first (then by key)."""
+        return ordered([record for part in self.select(query) for record in part.records()])
 
-def _records(
-    kpi: str, period: str, scope: Scope, clock: str | None, series: Series, query: HistoryQuery
-) -> Iterator[dict[str, Any]]:
-    low = 0 if query.start is None else bisect.bisect_left(series.starts, query.start)
-    high = len(series.starts) if query.end is None else bisect.bisect_left(series.starts, query.end)
-    text = scope_text(scope)
-    labels = dict(scope)
-    for i in range(low, high):
-        yield {
-            "_start": series.starts[i],
-            "kpi": kpi,
-            "period": period,
-            "window_start": _iso(series.starts[i], series.offsets[i]),
-            "window_end": _iso(series.ends[i], series.end_offsets[i]),
-            "scope": labels,
-            "scope_key": text,
-            "clock": clock,
-            "value": series.values[i],
-            "numerator": _optional(series.numerators[i]),
-            "denominator": _optional(series.denominators[i]),
-            "final": True,
-            "updated_at": datetime.fromtimestamp(series.updated[i], UTC).isoformat(
-                timespec="seconds"
-            ),
-        }
+
+@dataclass(frozen=True)
+class Slice:
+    """The windows of one series starting in ``[start, end)`` (None: unbounded)."""
+
+    key: SeriesKey
+    series: Series
+    start: float | None
+    end: float | None
+
+    def _bounds(self) -> tuple[int, int]:
+        starts = self.series.starts
+        low = 0 if self.start is None else bisect.bisect_left(starts, self.start)
+        high = len(starts) if self.end is None else bisect.bisect_left(starts, self.end)
+        return low, max(low, high)
+
+    @property
+    def size(self) -> int:
+        low, high = self._bounds()
+        return high - low
+
+    def records(self) -> list[dict[str, Any]]:
+        """API records, built at once (the follower may insert windows between two
+        yields of the event loop, so indexes are found again here)."""
+        kpi, period, scope, clock = self.key
+        series = self.series
+        low, high = self._bounds()
+        text = scope_text(scope)
+        labels = dict(scope)
+        return [
+            {
+                "kpi": kpi,
+                "period": period,
+                "window_start": _iso(series.starts[i], series.offsets[i]),
+                "window_end": _iso(series.ends[i], series.end_offsets[i]),
+                "scope": labels,
+                "scope_key": text,
+                "clock": clock,
+                "value": series.values[i],
+                "numerator": _optional(series.numerators[i]),
+                "denominator": _optional(series.denominators[i]),
+                "final": True,
+                "updated_at": datetime.fromtimestamp(series.updated[i], UTC).isoformat(
+                    timespec="seconds"
+                ),
+                "_start": series.starts[i],
+            }
+            for i in range(low, high)
+        ]
+
+
+def ordered(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Oldest window first, then by kpi, scope and clock; drops the sort field."""
+    records.sort(key=lambda r: (r["_start"], r["kpi"], r["scope_key"], r["clock"] or ""))
+    for record in records:
+        del record["_start"]
+    return records
 
 
 def _number(value: Any) -> float:

@@ -8,6 +8,8 @@ from the same merger when asked (no breach record is published for that).
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -20,6 +22,7 @@ from streams.targets.evaluate import TargetBook
 from streams.web import views
 from streams.web.auth import TokenCheck
 from streams.web.follow import HistoryFollower
+from streams.web.history import ordered
 from streams.web.openapi import openapi
 from streams.web.query import BadRequest, parse_history, parse_kpis, parse_plain
 
@@ -40,6 +43,8 @@ STATIC_TYPES = {
     "board.css": "text/css",
     "favicon.svg": "image/svg+xml",
 }
+HISTORY_LIMIT = 100_000
+"""Most windows one history answer holds (about 30 MB of JSON); a larger query is a 400."""
 REFRESH_MS = 1000
 """How often the board polls the API: at most two seconds behind /metrics."""
 
@@ -83,7 +88,10 @@ def register(app: faust.App, runtime: Runtime, follower: HistoryFollower) -> Non
             if refused is not None:
                 return refused
             try:
-                return respond(web, handler(_params(request)))
+                answer = handler(_params(request))
+                if inspect.isawaitable(answer):
+                    answer = await answer
+                return respond(web, answer)
             except BadRequest as exc:
                 return respond(web, {"error": str(exc)}, 400)
 
@@ -107,8 +115,17 @@ def register(app: faust.App, runtime: Runtime, follower: HistoryFollower) -> Non
         query = parse_kpis(params)
         return {"records": views.kpi_records(runtime.merger, query, datetime.now(UTC))}
 
-    def history(params: dict[str, list[str]]) -> dict[str, Any]:
-        return {"records": store.query(parse_history(params))}
+    async def history(params: dict[str, list[str]]) -> dict[str, Any]:
+        """Built a few thousand records at a time, letting the pipeline run between."""
+        records: list[dict[str, Any]] = []
+        since_yield = 0
+        for part in store.select(parse_history(params), HISTORY_LIMIT):
+            records += part.records()
+            since_yield += part.size
+            if since_yield >= 5000:
+                since_yield = 0
+                await asyncio.sleep(0)
+        return {"records": ordered(records)}
 
     def targets(params: dict[str, list[str]]) -> dict[str, Any]:
         parse_plain(params)

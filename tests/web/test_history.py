@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.output.records import aggregate_key
 from streams.web.history import HistoryStore
-from streams.web.query import parse_history
+from streams.web.query import BadRequest, parse_history
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC).timestamp()
 SCOPES = [(), (("team", "a,b"),), (("team", "c"),), (("agent", "x"), ("team", "c"))]
@@ -180,3 +181,19 @@ def test_bad_records_are_counted_not_kept() -> None:
     )
     assert not store.remove_key("no|key")
     assert store.skipped == 3 and store.windows == 0
+
+
+def test_a_query_over_the_limit_is_refused_with_its_size() -> None:
+    store = HistoryStore(hour_days=30)
+    for n in range(50):
+        store.add(record("contacts_offered", "hour", T0 + n * 3600, (), 0, float(n)))
+    query = parse_history({"period": ["hour"]})
+    assert len(store.select(query, limit=50)) == 1
+    with pytest.raises(BadRequest, match="matches 50 windows, more than 49"):
+        store.select(query, limit=49)
+    assert (
+        len(
+            store.query(parse_history({"to": [datetime.fromtimestamp(T0 + 7200, UTC).isoformat()]}))
+        )
+        == 2
+    )
