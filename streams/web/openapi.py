@@ -50,6 +50,16 @@ def _responses(model: str) -> dict[str, Any]:
     }
 
 
+def _plain() -> dict[str, Any]:
+    responses = _responses("error")
+    responses["200"] = {
+        "description": "OK",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+    responses["400"]["description"] = "Any parameter but token"
+    return responses
+
+
 def openapi() -> dict[str, Any]:
     components: dict[str, Any] = {}
     for name, model in API_MODELS.items():
@@ -98,6 +108,20 @@ def openapi() -> dict[str, Any]:
                 "get": {
                     "summary": "Every target and scope with its state",
                     "responses": _responses("targets"),
+                }
+            },
+            "/api/v1/certifications": {
+                "get": {
+                    "summary": "Certifications expired and expiring within 30 days, per team,"
+                    " and each agent's",
+                    "responses": _plain(),
+                }
+            },
+            "/api/v1/meta": {
+                "get": {
+                    "summary": "The KPI catalogue, the watermark, whether this worker publishes,"
+                    " the history's size",
+                    "responses": _plain(),
                 }
             },
         },

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import pytest
 
 from streams.broker import EmbeddedBroker
+from streams.web.models import HistoryResponse, KpisResponse, TargetsResponse
 from tests.integration.harness import WorkerProcess, wait_until
 from tests.unit.kpi_helpers import offered
 from tests.web.stack import (
@@ -98,7 +99,11 @@ class Page:
 
 
 def test_api_serves_the_gauges_values(stack: Stack) -> None:
-    records = stack.api("/api/v1/kpis")["records"]
+    answer = stack.api("/api/v1/kpis")
+    KpisResponse.model_validate(answer)  # the models schemas/api/ is generated from
+    TargetsResponse.model_validate(stack.api("/api/v1/targets"))
+    HistoryResponse.model_validate(stack.api("/api/v1/history?period=day"))
+    records = answer["records"]
     gauges = stack.gauges()
     got = {
         (r["kpi"], r["period"], r["window"], r["scope_key"], r["clock"] or ""): r["value"]

@@ -79,16 +79,22 @@ queries = st.fixed_dictionaries(
 
 
 def reference(
-    given_records: list[dict[str, Any]], tombstones: list[str], params: dict[str, str]
+    given_records: list[dict[str, Any]],
+    tombstones: list[dict[str, Any]],
+    params: dict[str, str],
 ) -> list[dict[str, Any]]:
-    latest: dict[str, dict[str, Any]] = {}
+    def window(kpi: str, period: str, start: str, scope: Any, clock: Any) -> tuple[Any, ...]:
+        # one window per instant, whatever offset its start was written with
+        return (kpi, period, datetime.fromisoformat(start).timestamp(), scope, clock)
+
+    latest: dict[tuple[Any, ...], dict[str, Any]] = {}
     for r in given_records:
         scope = tuple(sorted(r["scope"].items()))
-        key = aggregate_key(r["kpi"], r["period"], r["window_start"], scope, r["clock"])
         if r["final"]:
-            latest[key] = r
-    for key in tombstones:
-        latest.pop(key, None)
+            latest[window(r["kpi"], r["period"], r["window_start"], scope, r["clock"])] = r
+    for r in tombstones:
+        scope = tuple(sorted(r["scope"].items()))
+        latest.pop(window(r["kpi"], r["period"], r["window_start"], scope, r["clock"]), None)
     out = []
     for r in latest.values():
         scope = tuple(sorted(r["scope"].items()))
@@ -110,21 +116,23 @@ def reference(
     return out
 
 
-def canonical(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+def canonical(rows: list[dict[str, Any]]) -> list[str]:
+    """Comparable rows (repr: clocks and numerators may be None)."""
     return sorted(
-        (
-            datetime.fromisoformat(r["window_start"]).timestamp(),
-            r["kpi"],
-            r["period"],
-            r["window_start"],
-            r["window_end"],
-            r["scope_key"],
-            r["clock"],
-            r["value"],
-            r["numerator"],
-            r["denominator"],
-            r["updated_at"],
-            tuple(sorted(r["scope"].items())),
+        repr(
+            (
+                datetime.fromisoformat(r["window_start"]).timestamp(),
+                r["kpi"],
+                r["period"],
+                r["window_end"],
+                r["scope_key"],
+                r["clock"],
+                r["value"],
+                r["numerator"],
+                r["denominator"],
+                r["updated_at"],
+                tuple(sorted(r["scope"].items())),
+            )
         )
         for r in rows
     )
@@ -144,7 +152,7 @@ def test_store_answers_like_the_reference(
         for r in data.draw(st.lists(st.sampled_from(finals), max_size=3)):
             scope = tuple(sorted(r["scope"].items()))
             key = aggregate_key(r["kpi"], r["period"], r["window_start"], scope, r["clock"])
-            tombstones.append(key)
+            tombstones.append(r)
             store.remove_key(key)
     if "from" in params and "to" in params and params["to"] < params["from"]:
         params["from"], params["to"] = params["to"], params["from"]
