@@ -37,7 +37,7 @@ chromium:
 	fi
 
 demo: $(STAMP)
-	$(BIN)/cckpi demo
+	$(BIN)/cckpi demo --history-days 91
 
 lint: $(STAMP)
 	$(BIN)/ruff check streams tests $(wildcard bench)
