@@ -520,6 +520,9 @@
     const q = new URLSearchParams(window.location.search);
     if (wall) { q.delete('wall'); link.textContent = 'full board'; } else q.set('wall', '1');
     link.setAttribute('href', '?' + q.toString());
+    if (token) {
+      document.getElementById('api-link').setAttribute('href', '/api/v1/openapi.json?token=' + encodeURIComponent(token));
+    }
     document.getElementById('agent-team').addEventListener('change', (e) => {
       state.agentTeam = e.target.value; state.agent = null; state.agentTrendKey = null; refresh();
     });
