@@ -69,18 +69,18 @@
       const pts = s.points.filter((p) => p.y !== null);
       if (pts.length > 1) {
         root.appendChild(svg('polyline', {
-          points: pts.map((p) => `${x(p.i)},${y(p.y)}`).join(' '), class: 'series s' + n,
+          points: pts.map((p) => `${x(p.i)},${y(p.y)}`).join(' '), class: 'series s' + (n % 8),
         }));
       }
       for (const p of pts) {
-        root.appendChild(svg('circle', { cx: x(p.i), cy: y(p.y), r: p.open ? 3.5 : 2.5, class: 'dot s' + n + (p.open ? ' open' : '') }));
+        root.appendChild(svg('circle', { cx: x(p.i), cy: y(p.y), r: p.open ? 3.5 : 2.5, class: 'dot s' + (n % 8) + (p.open ? ' open' : '') }));
       }
     });
     box.appendChild(root);
     if (series.length > 1 || opts.legend) {
       const legend = el('div', { class: 'legend' });
       series.forEach((s, n) => {
-        const item = el('span', { class: 'key s' + n });
+        const item = el('span', { class: 'key s' + (n % 8) });
         item.appendChild(el('i'));
         item.appendChild(document.createTextNode(s.name));
         legend.appendChild(item);
