@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench soak prometheus generate clean kafka
+.PHONY: demo test lint typecheck unit bench soak prometheus generate clean kafka chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,9 +39,18 @@ kafka: $(STAMP)
 	  else echo "java or mvn missing and not root: the Kafka tests will be skipped"; fi; \
 	fi
 	@if command -v mvn >/dev/null 2>&1; then $(BIN)/python -m streams.kafka_local jars; fi
+# Debian's chromium for the board's browser tests (Playwright drives it; never `playwright install`).
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium package"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "could not install chromium: the board's browser tests will be skipped"; \
+	  else echo "chromium missing and not root: the board's browser tests will be skipped"; fi; \
+	fi
 
 demo: $(STAMP)
-	$(BIN)/cckpi demo
+	$(BIN)/cckpi demo --history-days 91
 
 lint: $(STAMP)
 	$(BIN)/ruff check streams tests $(wildcard bench)
@@ -50,7 +59,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) prometheus kafka lint typecheck
+test: $(STAMP) prometheus chromium kafka lint typecheck
 	$(BIN)/pytest -p no:cacheprovider
 
 unit: $(STAMP)

@@ -25,6 +25,7 @@ from streams.pipeline.publish import PublishService
 from streams.pipeline.runtime import Runtime
 from streams.settings import Settings, load_settings
 from streams.topics import BREACHES, declare_topics
+from streams.web import install_board
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,10 @@ def create_worker(settings: Settings) -> Worker:
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:
         return web.json({"status": "ok", "publisher": runtime.publisher})
+
+    if settings.web_board_enabled:
+        follower = install_board(app, runtime)
+        app.add_dependency(PipelineService(follower.run))
 
     return worker
 

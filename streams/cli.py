@@ -138,6 +138,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     web_port = env.get("CCKPI_WEB_PORT", "6066")
     cckpi = [sys.executable, "-m", "streams.cli"]
     signal.signal(signal.SIGTERM, _interrupt)
+    print(f"board: http://{env['CCKPI_WEB_BIND']}:{web_port}/", flush=True)
     with EmbeddedBroker(port):
         print(f"broker on 127.0.0.1:{port}", flush=True)
         worker = subprocess.Popen(  # noqa: S603
@@ -152,10 +153,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "--start",
             args.start,
         ]
+        if args.history_days > 0:
+            _seed_demo_history(env, args)
         simulator = subprocess.Popen(  # noqa: S603
             [*cckpi, *sim_args], env=env, preexec_fn=die_with_parent()
         )
         print(
+            f"\nboard:   http://{env['CCKPI_WEB_BIND']}:{web_port}/  (live; ?wall=1 for a TV)"
             f"\nmetrics: http://{env['CCKPI_WEB_BIND']}:{web_port}/metrics  "
             f"(config {env.get('CCKPI_CONFIG', 'defaults')}); Ctrl-C stops everything\n",
             flush=True,
@@ -183,6 +187,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"the {failed[0]} failed (exit code {failed[1]}); see its output above")
         return 1
     return 0
+
+
+def _seed_demo_history(env: dict[str, str], args: argparse.Namespace) -> None:
+    """The demo's history: ``--history-days`` of thin traffic ending at ``--start``."""
+    from streams.settings import load_settings
+    from streams.simulate.history import seed_history
+    from streams.topics import declare_topics
+
+    settings = load_settings(kafka_bootstrap_servers=env["CCKPI_KAFKA_BOOTSTRAP_SERVERS"])
+    until = _parse_start(args.start) or datetime.now(UTC)
+
+    async def main() -> int:
+        await declare_topics(settings)
+        return await seed_history(
+            settings.kafka_kwargs(), settings.topic, days=args.history_days, until=until
+        )
+
+    started = time.monotonic()
+    sent = asyncio.run(main())
+    print(
+        f"history: {sent} events over the {args.history_days:g} days before {until:%Y-%m-%d %H:%M} "
+        f"sent in {time.monotonic() - started:.1f} s; the board's trends fill in as the "
+        "worker closes their windows",
+        flush=True,
+    )
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
@@ -249,6 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=float, default=10.0)
     p.add_argument("--speed", type=float, default=300.0)
     p.add_argument("--start", default="now-1d")
+    p.add_argument(
+        "--history-days",
+        type=float,
+        default=0.0,
+        help="first send this many days of thin traffic ending at --start (trends on the board)",
+    )
     p.set_defaults(func=cmd_demo)
     for name, func, out in (
         ("rules", cmd_rules, "deploy/prometheus/rules"),

@@ -29,6 +29,7 @@ from streams.events.models import (
     TicketSolved,
 )
 from streams.output.records import AggregateRecord, BreachRecord
+from streams.web.models import API_MODELS
 
 EVENTS: dict[str, type[BaseModel]] = {
     "contact.offered": ContactOffered,
@@ -73,6 +74,8 @@ def build_schemas() -> dict[str, dict[str, Any]]:
     for name, model in OUTPUTS.items():
         out[f"outputs/{name}.json"] = model.model_json_schema(mode="serialization")
     out["outputs/cc.deadletter.json"] = DEADLETTER_SCHEMA
+    for name, model in API_MODELS.items():
+        out[f"api/{name}.json"] = model.model_json_schema(mode="serialization")
     return out
 
 

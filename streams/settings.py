@@ -147,12 +147,31 @@ class Settings(BaseSettings):
         description="How long a request waits for broker acks before spooling (Chatwoot: 5 s).",
     )
 
-    @field_validator("ingest_tokens", "chatwoot_secrets", mode="before")
+    @field_validator("ingest_tokens", "chatwoot_secrets", "api_tokens", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    web_board_enabled: bool = Field(
+        True, description="Serve the live board (/) and the query API (/api/v1/)."
+    )
+    api_tokens: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Comma-separated tokens; when set, / and /api/ need one as a bearer token "
+            "or ?token= (/metrics and /health stay open)."
+        ),
+    )
+    history_hour_days: float = Field(
+        35,
+        ge=0,
+        description=(
+            "Days of hour windows the board's history keeps in memory (day, week and "
+            "month windows are all kept); hour finals are many."
+        ),
+    )
 
     @field_validator("reporting_timezone")
     @classmethod

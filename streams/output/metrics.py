@@ -15,7 +15,7 @@ from prometheus_client.registry import Collector
 
 from streams.config import TargetConfig
 from streams.kpi.catalogue import CERTIFICATION_KPIS, PERIODS
-from streams.kpi.merge import Merger, Scope
+from streams.kpi.merge import Merger, Scope, Window
 from streams.targets.evaluate import TargetBook, TargetState
 from streams.targets.states import (
     OPEN_OTHER_STATES,
@@ -90,6 +90,21 @@ class PipelineMetrics:
         )
 
 
+WINDOW_LABELS = ("current", "previous")
+
+
+def reported_windows(merger: Merger) -> Iterator[tuple[str, str, Window]]:
+    """``(period, window label, window)`` of every window the gauges (and the query
+    API) report: ``current`` holds the global watermark, ``previous`` is the one before."""
+    for period_index, period in enumerate(PERIODS):
+        for label, window in (
+            ("current", merger.current(period_index)),
+            ("previous", merger.previous(period_index)),
+        ):
+            if window is not None:
+                yield period, label, window
+
+
 class KpiCollector(Collector):
     """KPI, certification and target gauges from the merger's state."""
 
@@ -114,18 +129,12 @@ class KpiCollector(Collector):
         # labels dict each) only as that family is yielded: a scrape of 170,000 samples
         # never holds them all as prometheus objects at once.
         kpis: dict[str, list[tuple[str, str, Scope, str | None, float]]] = {}
-        for period_index, period in enumerate(PERIODS):
-            for label, window in (
-                ("current", merger.current(period_index)),
-                ("previous", merger.previous(period_index)),
-            ):
-                if window is None:
-                    continue
-                for value in merger.values(window):
-                    found = kpis.get(value.kpi)
-                    if found is None:
-                        found = kpis[value.kpi] = []
-                    found.append((period, label, value.scope, value.clock, value.value))
+        for period, label, window in reported_windows(merger):
+            for value in merger.values(window):
+                found = kpis.get(value.kpi)
+                if found is None:
+                    found = kpis[value.kpi] = []
+                found.append((period, label, value.scope, value.clock, value.value))
         if merger.global_watermark != float("-inf"):
             now = merger.global_watermark
             counts = merger.certification_counts(now)
@@ -155,10 +164,10 @@ class KpiCollector(Collector):
                 ).add_sample("cc_target_expected", labels, state.expected)
         previous = {p: merger.previous(p) for p in range(len(PERIODS))}
         for verdict in self._book.verdicts.values():
-            window = verdict.window
-            if window is not None and previous[window[0]] == window:
+            closed = verdict.window
+            if closed is not None and previous[closed[0]] == closed:
                 # The window's start makes each window's verdict an alert of its own.
-                labels = target_labels(verdict) | {"window_start": merger.clock.iso(window[1])}
+                labels = target_labels(verdict) | {"window_start": merger.clock.iso(closed[1])}
                 add_states(family(*STATE_FAMILY), labels, "previous", verdict.state, VERDICTS)
         # Everything is read from the merger before the first family is yielded.
         for kpi in list(kpis):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import functools
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from streams.errors import CckpiError
 from streams.kpi.merge import KpiValue, Scope
 from streams.targets.evaluate import TargetState
 
@@ -66,8 +69,85 @@ class BreachRecord(BaseModel):
     )
 
 
+_SPECIAL = str.maketrans({c: "\\" + c for c in "\\,=|"})
+
+
+def escape_label(value: str) -> str:
+    """A label value as it appears in a key: ``\\``, ``,``, ``=`` and ``|`` escaped (v1.2)."""
+    return value.translate(_SPECIAL)
+
+
 def scope_text(scope: Scope) -> str:
-    return ",".join(f"{name}={value}" for name, value in scope)
+    """A scope's key text: sorted ``name=value`` pairs joined by ``,``, values escaped."""
+    return ",".join(f"{name}={escape_label(value)}" for name, value in scope)
+
+
+class BadKey(CckpiError):
+    """An aggregate key or scope text that does not parse."""
+
+
+def _split(text: str, separator: str) -> list[str]:
+    """Split at unescaped ``separator``; parts keep their escapes."""
+    parts, current, escaped = [], [], False
+    for char in text:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            current.append(char)
+            escaped = True
+        elif char == separator:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    if escaped:
+        raise BadKey(f"dangling backslash in {text!r}")
+    parts.append("".join(current))
+    return parts
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text, flags=re.DOTALL)
+
+
+def parse_scope(text: str) -> Scope:
+    """The scope of a key's scope text (inverse of :func:`scope_text`)."""
+    if text == "":
+        return ()
+    pairs = []
+    for part in _split(text, ","):
+        name_value = _split(part, "=")
+        if len(name_value) != 2 or not name_value[0]:
+            raise BadKey(f"scope part {part!r} is not name=value")
+        pairs.append((_unescape(name_value[0]), _unescape(name_value[1])))
+    names = [name for name, _ in pairs]
+    if names != sorted(set(names)):
+        raise BadKey(f"scope labels {names} are not sorted and unique")
+    return tuple(pairs)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedKey:
+    """The parts of an aggregate key."""
+
+    kpi: str
+    period: str
+    window_start: str
+    scope: Scope
+    clock: str | None
+
+
+def parse_key(key: str) -> ParsedKey:
+    """Split ``kpi|period|window_start|scope[|clock=...]`` back into its parts."""
+    parts = _split(key, "|")
+    clock = None
+    if len(parts) == 5 and parts[4].startswith("clock="):
+        clock = parts.pop()[len("clock=") :]
+    if len(parts) != 4:
+        raise BadKey(f"aggregate key {key!r} does not have 4 or 5 parts")
+    kpi, period, start, scope = parts
+    return ParsedKey(kpi, period, start, parse_scope(scope), clock)
 
 
 @functools.lru_cache(maxsize=65536)

@@ -58,6 +58,8 @@ def run_demo(
                 break
             time.sleep(2)
         assert demo.poll() is None, "the demo stopped on its own"
+        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/", timeout=5) as r:
+            assert b"/static/board.js" in r.read(), "no board at /"
     finally:
         if demo.poll() is None:
             os.killpg(demo.pid, signal.SIGTERM)
@@ -69,6 +71,7 @@ def run_demo(
     text = output.decode(errors="replace")
     assert demo.returncode == 0, text[-3000:]
     assert "Traceback" not in text, text[-3000:]
+    assert text.splitlines()[0] == f"board: http://127.0.0.1:{web_port}/", text[:500]
     return samples, text
 
 

@@ -245,7 +245,12 @@ def _agent_beside_team(rows: list[_Row]) -> list[_Row]:
 
 def aggregate_key(kpi: str, period: str, window_start: str, scope: Scope, clock: str | None) -> str:
     """`kpi|period|window_start|scope`, plus `|clock=...` for the clock KPIs."""
-    key = f"{kpi}|{period}|{window_start}|" + ",".join(f"{n}={v}" for n, v in sorted(scope))
+
+    def escaped(value: str) -> str:  # contract v1.2: \ , = | escaped inside label values
+        return "".join("\\" + c if c in "\\,=|" else c for c in value)
+
+    pairs = ",".join(f"{n}={escaped(v)}" for n, v in sorted(scope))
+    key = f"{kpi}|{period}|{window_start}|" + pairs
     return key + (f"|clock={clock}" if clock is not None else "")
 
 
