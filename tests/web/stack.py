@@ -36,8 +36,8 @@ EXTRA_TARGETS = [
         "kpi": "contacts_offered",
         "period": "day",
         "scope": {"team": HOSTILE_TEAMS[0]},
-        "op": ">=",
-        "value": 1000000,
+        "op": "<=",  # a cap, passed by the first contact (a >= goal is judged on pace)
+        "value": 0,
         "severity": "warning",
     },
 ]
@@ -116,6 +116,8 @@ class Stack:
         out = {}
         for name, labels, value in self.worker.samples():
             if "window" not in labels or not name.startswith("cc_"):
+                continue
+            if name.startswith("cc_target_"):  # target states, not KPI values
                 continue
             rest = dict(labels)
             period, window = rest.pop("period"), rest.pop("window")

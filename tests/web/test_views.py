@@ -63,8 +63,8 @@ def gauges(eng: Engine, book: TargetBook) -> set[tuple[str, str, str, str, str |
     out = set()
     for family in text_string_to_metric_families(generate_latest(registry).decode()):
         for s in family.samples:
-            if "window" not in s.labels:
-                continue
+            if "window" not in s.labels or s.name.startswith("cc_target_"):
+                continue  # target states carry a window too; they are no KPI values
             labels = dict(s.labels)
             period, window, clock = (
                 labels.pop("period"),
