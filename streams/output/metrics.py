@@ -86,10 +86,19 @@ class PipelineMetrics:
 class KpiCollector(Collector):
     """KPI, certification and target gauges from the merger's state."""
 
-    def __init__(self, merger: Merger, book: TargetBook, active: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        merger: Merger,
+        book: TargetBook,
+        active: Callable[[], bool],
+        *,
+        windowed: bool = True,
+    ) -> None:
         self._merger = merger
         self._book = book
         self._active = active
+        self._windowed = windowed
+        """False: leave out the windowed KPI gauges (streams.output.exposition renders them)."""
 
     def collect(self) -> Iterator[Metric]:
         if not self._active():
@@ -107,7 +116,7 @@ class KpiCollector(Collector):
         # labels dict each) only as that family is yielded: a scrape of 170,000 samples
         # never holds them all as prometheus objects at once.
         kpis: dict[str, list[tuple[str, str, Scope, str | None, float]]] = {}
-        for period_index, period in enumerate(PERIODS):
+        for period_index, period in enumerate(PERIODS if self._windowed else ()):
             for label, window in (
                 ("current", merger.current(period_index)),
                 ("previous", merger.previous(period_index)),

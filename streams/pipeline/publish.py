@@ -97,6 +97,7 @@ class PublishService:
                         book.observe(source, message.offset, value[split + 1 :])
                         self._since_snapshot += len(value)
                 if messages:
+                    self.rt.exposition.changed()
                     book.advance(messages[-1].offset + 1)
                     if self._snapshot_due():
                         await self._write_snapshot(consumer, tp)
@@ -199,6 +200,7 @@ class PublishService:
             published = time.monotonic()
             try:
                 await self.publish_once()
+                self.rt.exposition.changed()
             except asyncio.CancelledError:
                 raise
             except Exception:
