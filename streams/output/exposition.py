@@ -15,8 +15,9 @@ targets) still goes through ``generate_latest``.
 Renders are demand-driven and bounded: one starts when the merged state changed
 (partials merged, a publish) and someone scraped within ``IDLE_SECONDS`` (a
 worker nobody scrapes renders nothing), no sooner than ``COST_FACTOR`` times the
-last render's duration after the last one started, so rendering takes at most
-about a sixth of the worker's time however large the centre grows; a scrape
+last render's duration (and ``MIN_INTERVAL_SECONDS``) after the last one started,
+so rendering takes at most about a sixth of the worker's time however large the
+centre grows; a scrape
 serves the last render meanwhile. Only a scrape with nothing usable cached waits
 for a render.
 """
@@ -39,6 +40,7 @@ from streams.errors import CckpiError
 from streams.kpi.catalogue import AGENT_KPIS, PERIODS, to_team_name
 from streams.kpi.merge import Merger, Scope, Window
 from streams.output.metrics import KpiCollector
+from streams.output.stages import StageClock
 from streams.targets.evaluate import TargetBook
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,8 @@ IDLE_SECONDS = 300.0
 """After this long without a scrape, publishes stop rendering (the next scrape renders)."""
 COST_FACTOR = 5.0
 """A render starts no sooner than this many times the last render's duration after it."""
+MIN_INTERVAL_SECONDS = 0.2
+"""Nor sooner than this after the last one started (partials are merged every few ms)."""
 SLICE_SECONDS = 0.005
 """Rendering yields to the event loop after about this much work."""
 AGENT_SERIES: frozenset[str] = frozenset(
@@ -167,8 +171,10 @@ class Exposition:
         book: TargetBook,
         active: Callable[[], bool],
         agents: frozenset[str] | None = None,
+        stages: StageClock | None = None,
     ) -> None:
         self.registry = registry
+        self._stages = stages
         self._merger = merger
         self._active = active
         self._agents = agents
@@ -222,7 +228,8 @@ class Exposition:
     def _schedule(self) -> None:
         if self._rendering is not None or self._timer is not None:
             return  # a render running re-checks freshness when it ends
-        wait = self._last_start + COST_FACTOR * self.last_render_seconds - time.monotonic()
+        pause = max(MIN_INTERVAL_SECONDS, COST_FACTOR * self.last_render_seconds)
+        wait = self._last_start + pause - time.monotonic()
         if wait <= 0:
             self._start()
         else:
@@ -243,16 +250,20 @@ class Exposition:
         try:
             parts = self.render_slices()
             body: bytes | None = None
-            while True:
-                sliced = time.perf_counter()
+            done = False
+            while not done:
+                sliced, cpu = time.perf_counter(), time.thread_time()
+                done = True
                 for part in parts:
                     if part is not None:
                         body = part
                     elif time.perf_counter() - sliced >= SLICE_SECONDS:
+                        done = False
                         break
-                else:
-                    break
-                await asyncio.sleep(0)
+                if self._stages is not None:
+                    self._stages.add("metrics", time.thread_time() - cpu)
+                if not done:
+                    await asyncio.sleep(0)
             self._body = body if self._active() else None
             self.renders += 1
         except Exception:

@@ -81,6 +81,7 @@ class PublishService:
                     consumer.seek(tp, 0)
                     continue
                 messages = batch.get(tp, [])
+                merging = time.thread_time()
                 for message in messages:
                     value = message.value
                     if message.offset >= barrier:
@@ -96,6 +97,7 @@ class PublishService:
                         merger.apply(source, orjson.loads(value[:split]))
                         book.observe(source, message.offset, value[split + 1 :])
                         self._since_snapshot += len(value)
+                self.rt.stages.add("merge", time.thread_time() - merging)
                 if messages:
                     self.rt.exposition.changed()
                     book.advance(messages[-1].offset + 1)
@@ -249,10 +251,14 @@ class PublishService:
         if not records:
             return
         batches = await PartitionBatches.of(self.producer, topic)
+        stages, began = self.rt.stages, time.thread_time()
         for key, value in records:
             batches.add(key, value)
             if batches.records >= IN_FLIGHT or batches.bytes >= IN_FLIGHT_BYTES:
+                stages.add("publish", time.thread_time() - began)
                 await batches.flush()
+                began = time.thread_time()
+        stages.add("publish", time.thread_time() - began)
         await batches.flush()
 
     def _records(
@@ -267,9 +273,10 @@ class PublishService:
         start_iso, end_iso = clock.iso(start), clock.iso(clock.end(period, start))
         name, updated = PERIODS[period], updated_at(now)
         out = []
-        for value in self.rt.merger.values(window, scopes):
-            key, record = aggregate_record(value, name, start_iso, end_iso, final, updated)
-            out.append((key.encode(), orjson.dumps(record)))
+        with self.rt.stages.timed("publish"):
+            for value in self.rt.merger.values(window, scopes):
+                key, record = aggregate_record(value, name, start_iso, end_iso, final, updated)
+                out.append((key.encode(), orjson.dumps(record)))
         return out
 
     def _breach(self, state: TargetState, now: datetime) -> bytes:

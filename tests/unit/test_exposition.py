@@ -17,6 +17,7 @@ from streams.errors import CckpiError
 from streams.output import exposition as module
 from streams.output.exposition import AGENT_SERIES, Exposition, parse_agent_kpis
 from streams.output.metrics import PipelineMetrics
+from streams.output.stages import StageClock
 from streams.settings import load_settings
 from streams.targets.evaluate import TargetBook
 
@@ -71,7 +72,9 @@ def centres(draw: st.DrawFn) -> list[Event]:
     return events
 
 
-def built(events: list[Event], agents: frozenset[str] | None = None) -> tuple[Engine, Exposition]:
+def built(
+    events: list[Event], agents: frozenset[str] | None = None, timed: bool = False
+) -> tuple[Engine, Exposition]:
     config = parse_config(f"targets:\n  - {TARGET}\n")
     engine = Engine(config, grace=DAY_S)
     engine.fold(events)
@@ -81,7 +84,8 @@ def built(events: list[Event], agents: frozenset[str] | None = None) -> tuple[En
     counters = PipelineMetrics(registry, [20.0])
     counters.events.labels("cc.contacts", "contact.offered").inc(len(events))
     counters.queue_wait.labels("support", "billing").observe(12.0)
-    return engine, Exposition(registry, engine.merger, book, lambda: True, agents)
+    stages = StageClock(registry) if timed else None  # (a render adds to its counter)
+    return engine, Exposition(registry, engine.merger, book, lambda: True, agents, stages)
 
 
 def families(text: bytes) -> list[bytes]:
@@ -141,7 +145,7 @@ H = T0 + 10 * HOUR_S
 async def test_scrapes_serve_the_last_render_and_changes_render_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    engine, exposition = built([offered("o1", H), answered("a1", H + 5, 12)])
+    engine, exposition = built([offered("o1", H), answered("a1", H + 5, 12)], timed=True)
     first = await exposition.scrape()
     assert 'cc_contacts_offered{period="hour",window="current"} 1.0' in first.decode()
     engine.fold([offered("o2", H + 60), offered("o3", H + 61)])
@@ -149,11 +153,16 @@ async def test_scrapes_serve_the_last_render_and_changes_render_again(
     assert 'cc_contacts_offered{period="hour",window="current"} 1.0' in again.decode()
     assert exposition.renders == 1
     exposition.changed()
-    await asyncio.sleep(module.COST_FACTOR * exposition.last_render_seconds + 0.05)
+    pause = max(module.MIN_INTERVAL_SECONDS, module.COST_FACTOR * exposition.last_render_seconds)
+    await asyncio.sleep(pause + 0.1)
     assert exposition.renders == 2
     after = await exposition.scrape()
     assert 'cc_contacts_offered{period="hour",window="current"} 3.0' in after.decode()
-    assert after == generate_latest(exposition.registry)
+    assert (
+        after.split(b"# HELP cc_contacts")[1:]
+        == generate_latest(exposition.registry).split(b"# HELP cc_contacts")[1:]
+    )
+    assert exposition.registry.get_sample_value("cc_stage_cpu_seconds_total", {"stage": "metrics"})
     # A render waits until the last one's cost allows; scrapes serve the cache meanwhile.
     monkeypatch.setattr(module, "COST_FACTOR", 1e6)
     engine.fold([offered("o4", H + 62)])
@@ -164,7 +173,7 @@ async def test_scrapes_serve_the_last_render_and_changes_render_again(
     assert 'window="current"} 4.0' in generate_latest(exposition.registry).decode()
 
 
-async def test_without_scrapes_a_publish_renders_nothing_and_drops_the_cache(
+async def test_without_scrapes_a_change_renders_nothing_and_drops_the_cache(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     engine, exposition = built([offered("o1", H)])
@@ -222,3 +231,14 @@ async def test_a_large_render_leaves_the_loop_running() -> None:
     # longest slice is a window's agent-to-team averages, computed by the engine at once).
     assert ticks >= 5, (ticks, rendering)
     assert max(gaps) < rendering / 2, (max(gaps), rendering)
+
+
+def test_stage_clock_counts_cpu_of_the_block_only() -> None:
+    registry = CollectorRegistry()
+    stages = StageClock(registry)
+    with stages.timed("fold"):
+        sum(i * i for i in range(200_000))
+    time.sleep(0.05)  # waiting is no CPU
+    fold = registry.get_sample_value("cc_stage_cpu_seconds_total", {"stage": "fold"})
+    assert fold is not None and 0 < fold < 0.05
+    assert registry.get_sample_value("cc_stage_cpu_seconds_total", {"stage": "merge"}) == 0
