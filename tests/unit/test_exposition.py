@@ -93,6 +93,11 @@ def families(text: bytes) -> list[bytes]:
     return [b"# HELP " + part for part in text.split(b"# HELP ") if part]
 
 
+def without_stages(text: bytes) -> list[bytes]:
+    """The families but the stage CPU counter (a render adds to it between two scrapes)."""
+    return [family for family in families(text) if b"cc_stage_cpu" not in family]
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events=centres())
 def test_the_cached_exposition_is_what_generate_latest_writes(events: list[Event]) -> None:
@@ -158,10 +163,7 @@ async def test_scrapes_serve_the_last_render_and_changes_render_again(
     assert exposition.renders == 2
     after = await exposition.scrape()
     assert 'cc_contacts_offered{period="hour",window="current"} 3.0' in after.decode()
-    assert (
-        after.split(b"# HELP cc_contacts")[1:]
-        == generate_latest(exposition.registry).split(b"# HELP cc_contacts")[1:]
-    )
+    assert without_stages(after) == without_stages(generate_latest(exposition.registry))
     assert exposition.registry.get_sample_value("cc_stage_cpu_seconds_total", {"stage": "metrics"})
     # A render waits until the last one's cost allows; scrapes serve the cache meanwhile.
     monkeypatch.setattr(module, "COST_FACTOR", 1e6)
