@@ -19,3 +19,7 @@ class BrokerBinaryMissing(BrokerError):
 
 class PortInUse(BrokerError):
     """The port asked for is already taken by another process."""
+
+
+class StaleBuild(CckpiError):
+    """A compiled engine module is older than its source (reinstall to rebuild)."""
