@@ -59,6 +59,7 @@ def interpreted() -> Iterator[dict[str, ModuleType]]:
     try:
         wanted = ["streams.config", "streams.kpi.ingest", "streams.kpi.merge"]
         wanted += ["streams.kpi.windows", "streams.kpi.business_hours", "streams.pipeline.ingest"]
+        wanted += ["streams.events.decode"]
         modules = {name: importlib.import_module(name) for name in wanted}
         yield modules
     finally:
