@@ -8,7 +8,8 @@ notes how late its 1 ms sleeps wake up (the loop's lag, what ingest would wait):
   whole, run on the loop;
 - the cached exposition (streams.output.exposition): a render after a change of
   the state, then scrapes of the cache; the same with
-  ``CCKPI_METRICS_AGENT_KPIS`` = ``none`` and a list of two KPIs.
+  ``CCKPI_METRICS_AGENT_KPIS`` = ``none`` and a list of two KPIs;
+- then the memory both allocate at their peak (tracemalloc, which slows them).
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import asyncio
 import statistics
 import sys
 import time
+import tracemalloc
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from prometheus_client import generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 
 from bench.common import CONFIG
 from bench.state import partial_headers
@@ -153,6 +155,23 @@ def main(argv: list[str] | None = None) -> int:
         runtime.merger.apply(source, orjson.loads(header))
     runtime.merger.take_dirty()
     figures = asyncio.run(measure(runtime, args.scrapes))
+    runtime.exposition = Exposition(
+        CollectorRegistry(), runtime.merger, runtime.book, lambda: True, None
+    )
+    for name, action in (
+        ("per_scrape", lambda: generate_latest(runtime.registry)),
+        ("render", runtime.exposition.render_now),
+    ):
+        tracemalloc.start()
+        body = action()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        figures[name if name == "per_scrape" else "all"]["peak_bytes"] = peak
+        print(
+            f"{name}: {peak / 2**20:.0f} MB allocated at the peak (tracemalloc), "
+            f"result {len(body) / 2**20:.1f} MB"
+        )
+        del body
     if args.json:
         with open(args.json, "wb") as file:
             file.write(orjson.dumps(figures, option=orjson.OPT_INDENT_2))

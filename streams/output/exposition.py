@@ -1,25 +1,24 @@
-"""The /metrics body: live counters per scrape, the KPI gauges rendered once per publish.
+"""The /metrics body: live counters per scrape, the KPI gauges rendered when they change.
 
 Rendering every KPI gauge per scrape ran on the worker's event loop: 2.0 to 6.3 s
 and 17.5 MB for 5,000 agents and 200 queues (163,037 samples), close to
 Prometheus's default 10 s scrape timeout, with ingest stalled meanwhile. Here the
-KPI collector's families are rendered to bytes after a publish, from a copy of
-the current and previous windows, in slices of a few milliseconds between which
-the loop runs ingest; a scrape renders only the live metrics of the registry (the
-pipeline's counters and anything else registered on it) and appends the cached
-bytes. The windowed gauges are formatted here directly (about a fifth of what
-building prometheus_client samples costs), byte for byte as ``generate_latest``
-formats them; everything else the KPI collector yields (certifications,
-targets) still goes through ``generate_latest``.
+KPI collector's families are rendered to bytes when the merged state changed,
+from a copy of the current and previous windows, in slices of tens of
+milliseconds between which the loop runs ingest; a scrape renders only the live
+metrics of the registry (the pipeline's counters and anything else registered on
+it) and appends the cached bytes. The windowed gauges are formatted here
+directly (about a fifth of what building prometheus_client samples costs), byte
+for byte as ``generate_latest`` formats them; everything else the KPI collector
+yields (certifications, targets) still goes through ``generate_latest``.
 
 Renders are demand-driven and bounded: one starts when the merged state changed
 (partials merged, a publish) and someone scraped within ``IDLE_SECONDS`` (a
 worker nobody scrapes renders nothing), no sooner than ``COST_FACTOR`` times the
-last render's duration (and ``MIN_INTERVAL_SECONDS``) after the last one started,
-so rendering takes at most about a sixth of the worker's time however large the
-centre grows; a scrape
-serves the last render meanwhile. Only a scrape with nothing usable cached waits
-for a render.
+last render's CPU time (and ``MIN_INTERVAL_SECONDS``) after the last one
+started, so rendering takes at most about a sixth of the worker's CPU however
+large the centre grows; a scrape serves the last render meanwhile. Only a scrape
+with nothing usable cached waits for a render.
 """
 
 from __future__ import annotations
@@ -48,10 +47,11 @@ IDLE_SECONDS = 300.0
 """After this long without a scrape, publishes stop rendering (the next scrape renders)."""
 COST_FACTOR = 5.0
 """A render starts no sooner than this many times the last render's duration after it."""
-MIN_INTERVAL_SECONDS = 0.2
+MIN_INTERVAL_SECONDS = 0.1
 """Nor sooner than this after the last one started (partials are merged every few ms)."""
-SLICE_SECONDS = 0.005
-"""Rendering yields to the event loop after about this much work."""
+SLICE_SECONDS = 0.05
+"""Rendering yields to the event loop after about this much work: short beside what one
+batch of ingest holds the loop for, and few turns (each may wait for such a batch)."""
 AGENT_SERIES: frozenset[str] = frozenset(
     {kpi.name for kpi in AGENT_KPIS} | {to_team_name(kpi.name) for kpi in AGENT_KPIS}
 )
@@ -118,10 +118,16 @@ def render_windowed(
     merger: Merger, shown: list[tuple[str, str, Window]], agents: frozenset[str] | None
 ) -> Iterator[bytes | None]:
     """The windowed KPI families as KpiCollector yields them, formatted; yields None
-    between scopes (a point where the caller may give the loop a turn), then the bytes."""
+    between scopes (a point where the caller may give the loop a turn), then the bytes.
+
+    A family's samples come from every window, so each window's lines of a family are
+    joined into one chunk when the window is done, and each family is encoded as it is
+    written out: about the final size held twice at the peak, not one object per line.
+    """
     families: dict[str, list[str]] = {}
     for period, label, window in shown:
         prefixes: dict[tuple[Scope, str | None], str] = {}
+        lines: dict[str, list[str]] = {}
         last: Scope | None = None
         for value in merger.values(window):
             scope = value.scope
@@ -134,16 +140,21 @@ def render_windowed(
             labels = prefixes.get(key)
             if labels is None:
                 labels = prefixes[key] = _labels(scope, value.clock, period, label)
-            lines = families.get(value.kpi)
-            if lines is None:
-                lines = families[value.kpi] = []
-            lines.append(f"cc_{value.kpi}{{{labels}}} {_go_float(value.value)}\n")
+            found = lines.get(value.kpi)
+            if found is None:
+                found = lines[value.kpi] = []
+                families.setdefault(value.kpi, [])
+            found.append(f"cc_{value.kpi}{{{labels}}} {_go_float(value.value)}\n")
+        for kpi, found in lines.items():
+            families[kpi].append("".join(found))
+        del lines
     out = []
-    for kpi, lines in families.items():
-        out.append(f"# HELP cc_{kpi} KPI {kpi}\n# TYPE cc_{kpi} gauge\n")
-        out.extend(lines)
+    for kpi in list(families):
+        chunks = families.pop(kpi)
+        out.append(f"# HELP cc_{kpi} KPI {kpi}\n# TYPE cc_{kpi} gauge\n{''.join(chunks)}".encode())
+        del chunks
         yield None
-    yield "".join(out).encode()
+    yield b"".join(out)
 
 
 class _Deferred(Collector):
@@ -190,6 +201,8 @@ class Exposition:
         self._last_scrape = float("-inf")
         self._last_start = float("-inf")
         self.last_render_seconds = 0.0
+        self.last_render_cpu = 0.0
+        """CPU seconds of the last render (its slices only: the loop runs ingest between)."""
         self.renders = 0
 
     def live(self) -> bytes:
@@ -228,7 +241,7 @@ class Exposition:
     def _schedule(self) -> None:
         if self._rendering is not None or self._timer is not None:
             return  # a render running re-checks freshness when it ends
-        pause = max(MIN_INTERVAL_SECONDS, COST_FACTOR * self.last_render_seconds)
+        pause = max(MIN_INTERVAL_SECONDS, COST_FACTOR * self.last_render_cpu)
         wait = self._last_start + pause - time.monotonic()
         if wait <= 0:
             self._start()
@@ -246,7 +259,7 @@ class Exposition:
         self._rendering = asyncio.ensure_future(self._render())
 
     async def _render(self) -> None:
-        began = time.monotonic()
+        began, used = time.monotonic(), 0.0
         try:
             parts = self.render_slices()
             body: bytes | None = None
@@ -260,8 +273,10 @@ class Exposition:
                     elif time.perf_counter() - sliced >= SLICE_SECONDS:
                         done = False
                         break
+                cpu = time.thread_time() - cpu
+                used += cpu
                 if self._stages is not None:
-                    self._stages.add("metrics", time.thread_time() - cpu)
+                    self._stages.add("metrics", cpu)
                 if not done:
                     await asyncio.sleep(0)
             self._body = body if self._active() else None
@@ -270,6 +285,7 @@ class Exposition:
             log.exception("rendering the KPI gauges failed; serving the last render")
         finally:
             self.last_render_seconds = time.monotonic() - began
+            self.last_render_cpu = used
             self._rendering = None
         if not self._fresh:
             self._schedule()  # changed while rendering
