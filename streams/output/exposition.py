@@ -12,13 +12,16 @@ directly (about a fifth of what building prometheus_client samples costs), byte
 for byte as ``generate_latest`` formats them; everything else the KPI collector
 yields (certifications, targets) still goes through ``generate_latest``.
 
-Renders are demand-driven and bounded: one starts when the merged state changed
-(partials merged, a publish) and someone scraped within ``IDLE_SECONDS`` (a
-worker nobody scrapes renders nothing), no sooner than ``COST_FACTOR`` times the
-last render's CPU time (and ``MIN_INTERVAL_SECONDS``) after the last one
-started, so rendering takes at most about a sixth of the worker's CPU however
-large the centre grows; a scrape serves the last render meanwhile. Only a scrape
-with nothing usable cached waits for a render.
+Renders are demand-driven and bounded. A small state (its last render took less
+than ``SLICE_SECONDS`` of CPU) is rendered by the first scrape after it changed,
+as before: fresh, and a worker nobody scrapes renders nothing. A large one is
+rendered in the background when the merged state changed (partials merged, a
+publish) and someone scraped within ``IDLE_SECONDS``, no sooner than
+``COST_FACTOR`` times the last render's CPU time (and ``MIN_INTERVAL_SECONDS``)
+after the last one started, so rendering takes at most about a sixth of the
+worker's CPU however large the centre grows; scrapes serve the last render
+meanwhile. A scrape with nothing usable cached (the first after start, a
+publisher change or an idle spell) renders in one go.
 """
 
 from __future__ import annotations
@@ -214,29 +217,50 @@ class Exposition:
             self._deferred.skip = False
 
     async def scrape(self) -> bytes:
-        """The whole exposition: live metrics now, the KPI gauges as of the last render
-        (waiting for one only when nothing usable is cached)."""
+        """The whole exposition: live metrics now, the KPI gauges rendered now if that is
+        cheap (the last render took less than ``SLICE_SECONDS``) or nothing usable is
+        cached, else as of the last background render."""
         self._last_scrape = time.monotonic()
         if not self._active():
             return self.live()
-        if not self._fresh:
+        if self._rendering is None and (self._body is None or (not self._fresh and self._small())):
+            self._render_now()
+        elif not self._fresh:
             self._schedule()
-        if self._body is None:
-            if self._rendering is None:
-                self._start()
-            assert self._rendering is not None  # noqa: S101 - just started
+        if self._body is None and self._rendering is not None:
             await asyncio.shield(self._rendering)
         return self.live() + (self._body or b"")
 
     def changed(self) -> None:
-        """The merged state changed (partials merged, a publish): render it again as soon
-        as the last render's cost allows, if anyone scrapes; nobody scraping for
+        """The merged state changed (partials merged, a publish). A large state is
+        rendered again in the background as soon as the last render's cost allows, if
+        anyone scrapes (a small one at the next scrape); nobody scraping for
         ``IDLE_SECONDS`` drops the cache instead."""
         self._fresh = False
         if time.monotonic() - self._last_scrape >= IDLE_SECONDS:
             self._body = None
-        else:
+        elif not self._small():
             self._schedule()
+
+    def _small(self) -> bool:
+        return self.last_render_cpu < SLICE_SECONDS
+
+    def _render_now(self) -> None:
+        """Render in one go on the loop: cheap, or a scrape that has nothing to serve (the
+        first after start, a publisher change or an idle spell)."""
+        self._fresh = True
+        self._last_start = began = time.monotonic()
+        cpu = time.thread_time()
+        try:
+            body = self.render_now()
+            self._body = body if self._active() else None
+            self.renders += 1
+        finally:
+            used = time.thread_time() - cpu
+            if self._stages is not None:
+                self._stages.add("metrics", used)
+            self.last_render_seconds = time.monotonic() - began
+            self.last_render_cpu = used
 
     def _schedule(self) -> None:
         if self._rendering is not None or self._timer is not None:
@@ -287,7 +311,7 @@ class Exposition:
             self.last_render_seconds = time.monotonic() - began
             self.last_render_cpu = used
             self._rendering = None
-        if not self._fresh:
+        if not self._fresh and not self._small():
             self._schedule()  # changed while rendering
 
     def render_slices(self) -> Iterator[bytes | None]:

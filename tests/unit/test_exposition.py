@@ -147,24 +147,40 @@ def test_the_setting_names_agent_kpis() -> None:
 H = T0 + 10 * HOUR_S
 
 
-async def test_scrapes_serve_the_last_render_and_changes_render_again(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_a_small_state_is_rendered_by_the_first_scrape_after_a_change() -> None:
     engine, exposition = built([offered("o1", H), answered("a1", H + 5, 12)], timed=True)
     first = await exposition.scrape()
     assert 'cc_contacts_offered{period="hour",window="current"} 1.0' in first.decode()
+    assert exposition.renders == 1 and exposition.last_render_cpu < module.SLICE_SECONDS
+    assert await exposition.scrape() == first  # nothing changed: the cache, no render
     engine.fold([offered("o2", H + 60), offered("o3", H + 61)])
-    again = await exposition.scrape()
-    assert 'cc_contacts_offered{period="hour",window="current"} 1.0' in again.decode()
-    assert exposition.renders == 1
     exposition.changed()
-    pause = max(module.MIN_INTERVAL_SECONDS, module.COST_FACTOR * exposition.last_render_cpu)
-    await asyncio.sleep(pause + 0.1)
-    assert exposition.renders == 2
+    await asyncio.sleep(0.05)
+    assert exposition.renders == 1  # small: no render in the background
     after = await exposition.scrape()
+    assert exposition.renders == 2
     assert 'cc_contacts_offered{period="hour",window="current"} 3.0' in after.decode()
     assert without_stages(after) == without_stages(generate_latest(exposition.registry))
     assert exposition.registry.get_sample_value("cc_stage_cpu_seconds_total", {"stage": "metrics"})
+
+
+async def test_a_large_state_is_rendered_in_the_background_paced_by_its_cost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(module, "SLICE_SECONDS", 0.0)  # every state counts as large
+    engine, exposition = built([offered("o1", H), answered("a1", H + 5, 12)])
+    first = await exposition.scrape()  # nothing cached: rendered in one go
+    assert 'cc_contacts_offered{period="hour",window="current"} 1.0' in first.decode()
+    engine.fold([offered("o2", H + 60), offered("o3", H + 61)])
+    assert await exposition.scrape() == first  # unchanged as far as it was told
+    exposition.changed()
+    pause = max(module.MIN_INTERVAL_SECONDS, module.COST_FACTOR * exposition.last_render_cpu)
+    await asyncio.sleep(pause + 0.1)
+    assert exposition.renders == 2  # in the background, no scrape asked
+    after = await exposition.scrape()
+    assert exposition.renders == 2
+    assert 'cc_contacts_offered{period="hour",window="current"} 3.0' in after.decode()
+    assert after == generate_latest(exposition.registry)
     # A render waits until the last one's cost allows; scrapes serve the cache meanwhile.
     monkeypatch.setattr(module, "COST_FACTOR", 1e6)
     engine.fold([offered("o4", H + 62)])
@@ -189,7 +205,7 @@ async def test_without_scrapes_a_change_renders_nothing_and_drops_the_cache(
     exposition.changed()  # nobody scraped since IDLE_SECONDS: the cache is dropped
     await asyncio.sleep(0.02)
     assert exposition.renders == 1
-    text = (await exposition.scrape()).decode()  # so this scrape waits for a render
+    text = (await exposition.scrape()).decode()  # so this scrape renders
     assert exposition.renders == 2
     assert 'cc_contacts_offered{period="hour",window="current"} 2.0' in text
 
@@ -210,6 +226,9 @@ async def test_a_large_render_leaves_the_loop_running(monkeypatch: pytest.Monkey
         events.append(answered(f"a{i}", at, 10, **where))
         events.append(completed(f"c{i}", at + 60, 100, resolved=True, **where))
     _engine, exposition = built(events)
+    await exposition.scrape()  # the first render, in one go: nothing was cached
+    assert exposition.last_render_cpu > module.SLICE_SECONDS  # large: later ones are sliced
+    await asyncio.sleep(module.COST_FACTOR * exposition.last_render_cpu)
     ticks = 0
     gaps: list[float] = []
 
@@ -223,7 +242,9 @@ async def test_a_large_render_leaves_the_loop_running(monkeypatch: pytest.Monkey
 
     task = asyncio.create_task(ticker())
     began = time.perf_counter()
-    await exposition.scrape()
+    exposition.changed()
+    while exposition.renders < 2:
+        await asyncio.sleep(0.001)
     rendering = time.perf_counter() - began
     task.cancel()
     samples = sum(
