@@ -31,6 +31,11 @@ GOALS = {
     "peak_rss_mb": 500.0,
     "restart_s": 10.0,
 }
+GOALS_16 = {
+    "raw": 1.0,  # full pipeline >= 1.0 x raw consumer (issue 16)
+    "faust": 40.0,  # full pipeline >= 40 x the Faust baseline (issue 16)
+    "fold_us": 3.0,  # fold alone, after decoding, in-process: <= 3 us of CPU per event
+}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -486,6 +491,22 @@ def summary(results: dict[str, Any]) -> list[list[str]]:
     for key, label, goal, target, digits in ratios:
         if tp.get(key) is not None:
             rows.append([label, target, f"{tp[key]:.{digits}f}x", verdict(tp[key] >= GOALS[goal])])
+    for key, label, goal, _target, digits in ratios[0], ratios[2]:
+        if tp.get(key) is not None:
+            label = label + " (issue 16)"
+            ok = tp[key] >= GOALS_16[goal]
+            rows.append([label, f">= {GOALS_16[goal]:g}x", f"{tp[key]:.{digits}f}x", verdict(ok)])
+    fold, decode = tp.get("fold", {}).get("cpu_us"), tp.get("decode", {}).get("cpu_us")
+    if fold is not None and decode is not None:
+        after = fold - decode
+        rows.append(
+            [
+                "fold alone after decoding, in-process (issue 16)",
+                f"<= {GOALS_16['fold_us']:g} us",
+                f"{after:.1f} us",
+                verdict(after <= GOALS_16["fold_us"]),
+            ]
+        )
     fresh = good.get("freshness")
     if fresh:
         ok = fresh["p99_s"] < GOALS["fresh_p99_s"] and fresh["markers_seen"] == fresh["markers"]
@@ -501,6 +522,16 @@ def summary(results: dict[str, Any]) -> list[list[str]]:
                 "< 500 MB",
                 f"{peak:,.0f} MB",
                 verdict(peak < GOALS["peak_rss_mb"]),
+            ]
+        )
+    if mem:
+        seconds = mem["scrape_seconds"]
+        rows.append(
+            [
+                "one /metrics scrape, that state (issue 16)",
+                "< 0.5 s",
+                f"{seconds:.2f} s",
+                verdict(seconds < 0.5),
             ]
         )
     rst = good.get("restart")
@@ -566,7 +597,7 @@ def main(argv: list[str] | None = None) -> int:
         broker.stop()
     results["seconds"] = time.monotonic() - began
     (workdir / "results.json").write_text(json.dumps(results, indent=2, default=str))
-    print("Summary (goals of issue 5)")
+    print("Summary (goals of issues 5 and 16)")
     print(table(summary(results), ["goal", "target", "measured", "result"]))
     print(f"  whole run {results['seconds'] / 60:.1f} min; results in {workdir / 'results.json'}")
     return 1 if failed else 0
