@@ -198,7 +198,7 @@ class Exposition:
         self._body: bytes | None = None
         """The KPI collector's exposition as last rendered; None: nothing usable."""
         self._fresh = False
-        """The last render started after the last publish."""
+        """The last render started after the last change."""
         self._rendering: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._last_scrape = float("-inf")
@@ -222,6 +222,7 @@ class Exposition:
         cached, else as of the last background render."""
         self._last_scrape = time.monotonic()
         if not self._active():
+            self._body = None  # should it publish again, nothing from before is served
             return self.live()
         if self._rendering is None and (self._body is None or (not self._fresh and self._small())):
             self._render_now()

@@ -210,11 +210,21 @@ async def test_without_scrapes_a_change_renders_nothing_and_drops_the_cache(
     assert 'cc_contacts_offered{period="hour",window="current"} 2.0' in text
 
 
-async def test_a_worker_that_does_not_publish_exports_no_kpis() -> None:
-    _engine, exposition = built([offered("o1", H)])
-    exposition._active = lambda: False  # noqa: SLF001 - the publisher flag of the runtime
+async def test_a_worker_that_does_not_publish_exports_no_kpis(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(module, "SLICE_SECONDS", 0.0)  # large: rendered in the background
+    engine, exposition = built([offered("o1", H)])
+    publishing = [True]
+    exposition._active = lambda: publishing[0]  # noqa: SLF001 - the runtime's publisher flag
+    offered_now = 'cc_contacts_offered{period="hour",window="current"}'
+    assert f"{offered_now} 1.0" in (await exposition.scrape()).decode()
+    publishing[0] = False
     text = (await exposition.scrape()).decode()
     assert "cc_events_total" in text and "cc_contacts_offered" not in text
+    engine.fold([offered("o2", H + 60)])
+    publishing[0] = True  # publishing again: nothing rendered before is served
+    assert f"{offered_now} 2.0" in (await exposition.scrape()).decode()
 
 
 async def test_a_large_render_leaves_the_loop_running(monkeypatch: pytest.MonkeyPatch) -> None:
