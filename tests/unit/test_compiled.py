@@ -9,6 +9,7 @@ value of every window must be identical, not merely close.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import os
@@ -24,8 +25,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import streams.compiled as compiled_module
 import streams.kpi.ingest
 from streams.compiled import ROOT, compiled_sources
+from streams.errors import StaleBuild
 
 from .kpi_helpers import Event, raw, topic_of
 from .test_kpi_properties import CONFIG, GRACE, PROPS, scenarios
@@ -150,3 +153,13 @@ def test_compiled_and_interpreted_give_identical_results(
     want = run(interpreted_once(), events)
     got = run(compiled(), events)
     assert got == want
+
+
+def test_a_build_older_than_its_sources_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    source = "streams/kpi/dedup.py"
+    now = hashlib.sha256((ROOT / source).read_bytes()).hexdigest()
+    monkeypatch.setattr(compiled_module, "compiled_sources", lambda: {source: now})
+    compiled_module.check()  # built from exactly this source
+    monkeypatch.setattr(compiled_module, "compiled_sources", lambda: {source: "0" * 64})
+    with pytest.raises(StaleBuild, match="streams/kpi/dedup.py changed"):
+        compiled_module.check()
