@@ -138,6 +138,7 @@ class Settings(BaseSettings):
     @field_validator("metrics_agent_kpis")
     @classmethod
     def _known_agent_kpis(cls, value: str) -> str:
+        # Imported when validating: every command reads settings, few need the exposition.
         from streams.output.exposition import parse_agent_kpis
 
         try:
