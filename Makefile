@@ -8,7 +8,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit bench soak prometheus generate clean kafka chromium
 
-$(STAMP): pyproject.toml
+# The engine is compiled with mypyc at install (setup.py): a change to one of its
+# sources reinstalls, which rebuilds it (CCKPI_COMPILE=0 installs it interpreted).
+COMPILED_SOURCES := $(wildcard streams/kpi/*.py) streams/events/decode.py
+
+$(STAMP): pyproject.toml setup.py $(COMPILED_SOURCES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -77,3 +81,5 @@ generate: $(STAMP)
 
 clean:
 	rm -rf $(VENV) run .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf build streams/_compiled.py *__mypyc.*.so
+	find streams -name '*.so' -delete

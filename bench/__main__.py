@@ -43,6 +43,11 @@ GOALS = {
     "ingest_rate": 2000.0,  # Chatwoot deliveries/s sustained by one ingest process
     "ingest_p99_ms": 100.0,
 }
+GOALS_16 = {
+    "raw": 1.0,  # full pipeline >= 1.0 x raw consumer (issue 16)
+    "faust": 40.0,  # full pipeline >= 40 x the Faust baseline (issue 16)
+    "fold_us": 3.0,  # fold alone, after decoding, in-process: <= 3 us of CPU per event
+}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -134,11 +139,13 @@ def run_throughput(
     from bench.throughput import (
         cckpi_pipeline,
         cckpi_workers,
+        decode_only,
         faust_baseline,
         fold_only,
         make_dataset,
         produce_for_cckpi,
         raw_ceiling,
+        raw_confluent,
     )
 
     log(f"throughput: simulating {args.events:,} events")
@@ -162,8 +169,13 @@ def run_throughput(
     raw.append(raw_ceiling(bootstrap, prefixes[0], len(dataset)))
     log("throughput: raw consumer + validation only")
     validated = raw_ceiling(bootstrap, prefixes[0], len(dataset), validate=True)
+    log("throughput: raw consumer, records only (reading)")
+    read_only = raw_ceiling(bootstrap, prefixes[0], len(dataset), parse=False)
+    log("throughput: raw confluent-kafka consumer + json.loads")
+    confluent = raw_confluent(bootstrap, prefixes[0], len(dataset))
     log("throughput: fold only, in-process")
     fold = fold_only(dataset)
+    decode = decode_only(dataset)
     baseline = None
     if "baseline" not in args.skip:
         log(
@@ -188,6 +200,10 @@ def run_throughput(
         pipeline_scraped_timings=scraped_timings,
         fold=vars(fold),
         validated=vars(validated),
+        read_only=vars(read_only),
+        confluent=vars(confluent),
+        decode=vars(decode),
+        stages=stage_breakdown(pipeline, timings, len(dataset), read_only, decode),
         ratio_validated_raw=_ratio(validated.rate, best.rate),
         baseline=vars(baseline) if baseline else None,
         ratio_raw=_ratio(pipeline.rate, best.rate),
@@ -263,6 +279,27 @@ def run_throughput(
             f"{fmt(out['ratio_validated_raw'], 2)}x of (1): the floor of any validating pipeline",
         ]
     )
+    rows.append(
+        [
+            "(1r)",
+            read_only.name,
+            fmt(read_only.rate),
+            fmt(read_only.cpu_us, 1),
+            "what reading alone costs (aiokafka's fetch and record building)",
+        ]
+    )
+    rows.append(
+        [
+            "(1c)",
+            confluent.name,
+            fmt(confluent.rate),
+            fmt(confluent.cpu_us, 1),
+            confluent.note or f"{fmt(_ratio(confluent.rate, best.rate), 2)}x of (1)",
+        ]
+    )
+    rows.append(
+        ["( )", decode.name, fmt(decode.rate), fmt(decode.cpu_us, 1), "Decoder.decode only"]
+    )
     print()
     print(f"Throughput: {len(dataset):,} simulated events on 5 topics x 4 partitions, one broker")
     print(table(rows, ["", "measurement", "events/s", "CPU us/event", "note"]))
@@ -291,6 +328,46 @@ def run_throughput(
         "  user+system time over the same span. Both runs check all four counters at the end."
     )
     print()
+    print("CPU us/event of (2) by stage (one run: the worker's stage counters, (1r), decode)")
+    print(table(out["stages"]["rows"], ["stage", "CPU us/event", "measured as"]))
+    print()
+
+
+def stage_breakdown(
+    pipeline: Any, timings: dict[str, float], events: int, read: Any, decode: Any
+) -> dict[str, Any]:
+    """(2)'s CPU per event split by stage: reading from (1r) and validation from the
+    in-process decode (the worker cannot time them apart from the rest without a clock
+    read per event), the rest from the worker's own ``cc_stage_cpu_seconds_total``
+    (whole run / events), and what no stage holds (Faust, producer, fetcher, loop)."""
+    figures: dict[str, float | None] = {
+        "read": read.cpu_us,
+        "decode": decode.cpu_us,
+    }
+    worker = {
+        stage: timings[f"stage_{stage}_cpu_s"] / events * 1e6
+        for stage in ("fold", "partials", "merge", "publish", "metrics")
+        if f"stage_{stage}_cpu_s" in timings
+    }
+    if "fold" in worker and decode.cpu_us is not None:
+        worker["fold"] -= decode.cpu_us
+    figures.update(worker)
+    known = [v for v in figures.values() if v is not None]
+    total = pipeline.cpu_us
+    figures["rest"] = total - sum(known) if total is not None and known else None
+    how = {
+        "read": "(1r): raw aiokafka reading the same events, no parsing",
+        "decode": "Decoder.decode of the same events in-process (pydantic + timestamps)",
+        "fold": "worker: PartitionState.fold per batch, minus decode",
+        "partials": "worker: encode_partial per batch",
+        "merge": "worker: merging the partials read back",
+        "publish": "worker: building + partitioning aggregate records",
+        "metrics": "worker: rendering the KPI gauges (only while /metrics is scraped)",
+        "rest": "(2)'s CPU us/event minus the above: Faust, producer, fetcher, the loop",
+    }
+    rows = [[stage, fmt(value, 2), how[stage]] for stage, value in figures.items()]
+    rows.append(["total", fmt(total, 2), "(2): the worker's CPU over the timed span"])
+    return {"us_per_event": figures, "total": total, "rows": rows}
 
 
 def run_freshness(
@@ -502,6 +579,22 @@ def summary(results: dict[str, Any]) -> list[list[str]]:
     for key, label, goal, target, digits in ratios:
         if tp.get(key) is not None:
             rows.append([label, target, f"{tp[key]:.{digits}f}x", verdict(tp[key] >= GOALS[goal])])
+    for key, label, goal, _target, digits in ratios[0], ratios[2]:
+        if tp.get(key) is not None:
+            label = label + " (issue 16)"
+            ok = tp[key] >= GOALS_16[goal]
+            rows.append([label, f">= {GOALS_16[goal]:g}x", f"{tp[key]:.{digits}f}x", verdict(ok)])
+    fold, decode = tp.get("fold", {}).get("cpu_us"), tp.get("decode", {}).get("cpu_us")
+    if fold is not None and decode is not None:
+        after = fold - decode
+        rows.append(
+            [
+                "fold alone after decoding, in-process (issue 16)",
+                f"<= {GOALS_16['fold_us']:g} us",
+                f"{after:.1f} us",
+                verdict(after <= GOALS_16["fold_us"]),
+            ]
+        )
     fresh = good.get("freshness")
     if fresh:
         ok = fresh["p99_s"] < GOALS["fresh_p99_s"] and fresh["markers_seen"] == fresh["markers"]
@@ -517,6 +610,16 @@ def summary(results: dict[str, Any]) -> list[list[str]]:
                 "< 500 MB",
                 f"{peak:,.0f} MB",
                 verdict(peak < GOALS["peak_rss_mb"]),
+            ]
+        )
+    if mem:
+        seconds = mem["scrape_seconds"]
+        rows.append(
+            [
+                "one /metrics scrape, that state (issue 16)",
+                "< 0.5 s",
+                f"{seconds:.2f} s",
+                verdict(seconds < 0.5),
             ]
         )
     rst = good.get("restart")
@@ -617,7 +720,7 @@ def main(argv: list[str] | None = None) -> int:
         broker.stop()
     results["seconds"] = time.monotonic() - began
     (workdir / "results.json").write_text(json.dumps(results, indent=2, default=str))
-    print("Summary (goals of issue 5)")
+    print("Summary (goals of issues 5 and 16)")
     print(table(summary(results), ["goal", "target", "measured", "result"]))
     print(f"  whole run {results['seconds'] / 60:.1f} min; results in {workdir / 'results.json'}")
     return 1 if failed else 0

@@ -28,28 +28,21 @@ from streams.pipeline.runtime import Runtime
 from streams.settings import load_settings
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.state", description=__doc__)
-    parser.add_argument("--events", type=int, default=300_000)
-    parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--batch", type=int, default=20_000)
-    args = parser.parse_args(argv)
-
-    settings = load_settings(config=CONFIG, grace_seconds=40 * 86400)
-    runtime = Runtime(settings)
+def partial_headers(
+    runtime: Runtime, events: int, seed: int, batch: int
+) -> tuple[list[tuple[str, bytes]], dict[str, int]]:
+    """Fold the memory section's events partition by partition like the worker: the
+    merger headers of the partial records, and their sizes."""
+    settings = runtime.settings
     start = START.timestamp()
-    data = contact_events(start, start + DAYS * 86400, args.events, SHAPE, args.seed, "state")
+    data = contact_events(start, start + DAYS * 86400, events, SHAPE, seed, "state")
     partitions = settings.input_partitions
     by_partition: dict[int, list[bytes]] = {p: [] for p in range(partitions)}
     for _, _, key, value in data:
         by_partition[partition_of(key, partitions)].append(value)
-    print(
-        f"{len(data):,} events, {partitions} partitions of cc.contacts, batches of {args.batch:,}"
-    )
-
+    print(f"{len(data):,} events, {partitions} partitions of cc.contacts, batches of {batch:,}")
     headers: list[tuple[str, bytes]] = []
-    header_bytes = checkpoint_bytes = cells = 0
-    began = time.perf_counter()
+    sizes = {"events": len(data), "header_bytes": 0, "checkpoint_bytes": 0, "cells": 0}
     for partition, values in by_partition.items():
         state = PartitionState(
             "cc.contacts",
@@ -59,20 +52,37 @@ def main(argv: list[str] | None = None) -> int:
             runtime.ingest_settings,
             settings.max_message_bytes,
         )
-        for first in range(0, len(values), args.batch):
-            result = state.fold(enumerate(values[first : first + args.batch], first))
+        for first in range(0, len(values), batch):
+            result = state.fold(enumerate(values[first : first + batch], first))
             record = encode_partial(state, result)
             cut = record.index(b"\n")
-            header_bytes += cut
-            checkpoint_bytes += len(record) - cut - 1
-            cells += len(result.cells)
+            sizes["header_bytes"] += cut
+            sizes["checkpoint_bytes"] += len(record) - cut - 1
+            sizes["cells"] += len(result.cells)
             headers.append((f"cc.contacts:{partition}", record[:cut]))
+    return headers, sizes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.state", description=__doc__)
+    parser.add_argument("--events", type=int, default=300_000)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=20_000)
+    args = parser.parse_args(argv)
+
+    settings = load_settings(config=CONFIG, grace_seconds=40 * 86400)
+    runtime = Runtime(settings)
+    partitions = settings.input_partitions
+    began = time.perf_counter()
+    headers, sizes = partial_headers(runtime, args.events, args.seed, args.batch)
+    events, cells = sizes["events"], sizes["cells"]
+    header_bytes, checkpoint_bytes = sizes["header_bytes"], sizes["checkpoint_bytes"]
     fold_seconds = time.perf_counter() - began
-    print(f"fold + encode: {fold_seconds:.1f} s ({len(data) / fold_seconds:,.0f} events/s)")
+    print(f"fold + encode: {fold_seconds:.1f} s ({events / fold_seconds:,.0f} events/s)")
     print(
         f"partials: {len(headers)} records, cells {header_bytes / 2**20:,.1f} MB, "
         f"checkpoints {checkpoint_bytes / 2**20:,.1f} MB; {cells:,} hour cells "
-        f"({cells / len(data):.2f} per event; the merger rolls them up into days, weeks "
+        f"({cells / events:.2f} per event; the merger rolls them up into days, weeks "
         f"and months)"
     )
 

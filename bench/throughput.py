@@ -40,6 +40,7 @@ from bench.common import (
     metrics_url,
     poll_until,
     produce_fast,
+    samples,
     settings_for,
 )
 from streams.broker import free_port
@@ -125,13 +126,21 @@ def fold_only(dataset: Dataset, batch: int = 20000) -> Rate:
 
 RAW = "raw aiokafka + json.loads (ceiling)"
 VALIDATED = "raw aiokafka + cckpi validation only (no KPIs)"
+READ_ONLY = "raw aiokafka, records only (no parsing): reading"
+CONFLUENT = "raw confluent-kafka (librdkafka) + json.loads"
 
 
 async def _raw(
-    bootstrap: str, topics: dict[str, str], partitions: int, expected: int, validate: bool
+    bootstrap: str,
+    topics: dict[str, str],
+    partitions: int,
+    expected: int,
+    validate: bool,
+    parse: bool = True,
 ) -> Rate:
     """Read ``topics`` (prefixed name -> contract name) from the start: ``json.loads`` of
-    every value, or with ``validate`` cckpi's own ``Decoder`` (pydantic + timestamps)."""
+    every value, or with ``validate`` cckpi's own ``Decoder`` (pydantic + timestamps), or
+    without ``parse`` nothing but the records aiokafka builds."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
@@ -141,7 +150,7 @@ async def _raw(
         max_poll_records=10000,
     )
     decoders = {t: Decoder(base, 1 << 20) for t, base in topics.items()}
-    name = VALIDATED if validate else RAW
+    name = VALIDATED if validate else RAW if parse else READ_ONLY
     await consumer.start()
     try:
         tps = [TopicPartition(t, p) for t in topics for p in range(partitions)]
@@ -159,7 +168,7 @@ async def _raw(
                     decode = decoders[tp.topic].decode
                     for message in messages:
                         decode(message.value)
-                else:
+                elif parse:
                     for message in messages:
                         json.loads(message.value)
                 seen += len(messages)
@@ -171,11 +180,74 @@ async def _raw(
     return Rate(name, seen, seen / wall, cpu / seen * 1e6)
 
 
-def raw_ceiling(bootstrap: str, prefix: str, expected: int, validate: bool = False) -> Rate:
+def raw_ceiling(
+    bootstrap: str, prefix: str, expected: int, validate: bool = False, parse: bool = True
+) -> Rate:
     """Read the cckpi input topics (the same N events) from the start, no consumer group."""
     settings = load_settings(kafka_bootstrap_servers=bootstrap, topic_prefix=prefix)
     topics = {settings.topic(t): t for t in INPUT_TOPICS}
-    return asyncio.run(_raw(bootstrap, topics, settings.input_partitions, expected, validate))
+    return asyncio.run(
+        _raw(bootstrap, topics, settings.input_partitions, expected, validate, parse)
+    )
+
+
+def raw_confluent(bootstrap: str, prefix: str, expected: int) -> Rate:
+    """The same read with confluent-kafka (librdkafka): assigned partitions from the start,
+    ``consume(10000)`` + ``json.loads``; fetch sizes as the aiokafka row's."""
+    try:
+        from confluent_kafka import OFFSET_BEGINNING, Consumer
+        from confluent_kafka import TopicPartition as Partition
+    except ImportError:
+        return Rate(CONFLUENT, 0, None, note="confluent-kafka not installed (pip install it)")
+    settings = load_settings(kafka_bootstrap_servers=bootstrap, topic_prefix=prefix)
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"bench-confluent-{os.getpid()}",  # required; nothing is committed
+            "enable.auto.commit": False,
+            "fetch.max.bytes": 64 * 1024 * 1024,
+            "max.partition.fetch.bytes": 8 * 1024 * 1024,
+            "fetch.wait.max.ms": 100,
+            "queued.max.messages.kbytes": 256 * 1024,
+        }
+    )
+    consumer.assign(
+        [
+            Partition(settings.topic(t), p, OFFSET_BEGINNING)
+            for t in INPUT_TOPICS
+            for p in range(settings.input_partitions)
+        ]
+    )
+    seen = 0
+    started = cpu = None
+    deadline = time.monotonic() + 120
+    try:
+        while seen < expected and time.monotonic() < deadline:
+            messages = consumer.consume(10000, 1.0)
+            if messages and started is None:
+                started, cpu = time.perf_counter(), time.process_time()
+            for message in messages:
+                value = message.value()
+                if message.error() is None and value is not None:
+                    json.loads(value)
+                    seen += 1
+    finally:
+        consumer.close()
+    if started is None or cpu is None:
+        return Rate(CONFLUENT, seen, None)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return Rate(CONFLUENT, seen, seen / wall, cpu / seen * 1e6, "librdkafka's threads included")
+
+
+def decode_only(dataset: Dataset) -> Rate:
+    """cckpi's ``Decoder`` over the same values in-process: what validation costs."""
+    decoders = {t: Decoder(t, 1 << 20) for t in INPUT_TOPICS}
+    started, cpu = time.perf_counter(), time.process_time()
+    for topic, _key, value, _at in dataset.values:
+        decoders[topic].decode(value)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    n = len(dataset)
+    return Rate("decode only (in-process, no Kafka)", n, n / wall, cpu / n * 1e6)
 
 
 # ---------------------------------------------------------------- (2) cckpi
@@ -302,6 +374,7 @@ def cckpi_pipeline(
     up: list[float] = []
     last: dict[str, float] = {}
     scrapes: list[tuple[float, float]] = []  # (began, seconds) of every answered scrape
+    texts: list[str] = [""]  # the last /metrics text
 
     def scrape() -> float | None:
         began = time.monotonic()
@@ -309,6 +382,7 @@ def cckpi_pipeline(
         if text is None:
             return None
         scrapes.append((began, time.monotonic() - began))
+        texts[0] = text
         if not up:
             up.append(time.monotonic())
         last.update(counts(text))
@@ -353,6 +427,12 @@ def cckpi_pipeline(
         "scrape_mean_s": sum(inside) / len(inside) if inside else float("nan"),
     }
     timings.update(progress.cores())
+    timings.update(
+        {
+            f"stage_{labels['stage']}_cpu_s": value
+            for labels, value in samples(texts[0], "cc_stage_cpu_seconds_total")
+        }
+    )
     done = progress.done and timings["judged"] >= unique
     note = "" if done else f"only {timings['judged']:.0f} of {unique} judged"
     source = "committed offsets" if via == "offsets" else f"/metrics every {interval} s"

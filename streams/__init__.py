@@ -1,0 +1,5 @@
+"""cckpi: live contact-centre KPIs from Kafka."""
+
+from streams.compiled import check
+
+check()

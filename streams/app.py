@@ -17,7 +17,7 @@ import faust
 import mode
 import prometheus_client
 from aiokafka import AIOKafkaProducer
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from streams.pipeline.batching import PARTITIONER
 from streams.pipeline.ingest import IngestService
@@ -100,7 +100,7 @@ def create_worker(settings: Settings) -> Worker:
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
         return web.bytes(
-            generate_latest(runtime.registry), content_type=CONTENT_TYPE_LATEST.split(";")[0]
+            await runtime.exposition.scrape(), content_type=CONTENT_TYPE_LATEST.split(";")[0]
         )
 
     @app.page("/health")

@@ -31,3 +31,7 @@ class SpoolError(IngestError):
 
 class SpoolLocked(SpoolError):
     """Another ingest process holds the spool directory."""
+
+
+class StaleBuild(CckpiError):
+    """A compiled engine module is older than its source (reinstall to rebuild)."""

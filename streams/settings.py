@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from streams.errors import CckpiError
+
 
 class KafkaSecurity(BaseModel):
     """SASL and TLS settings for the Kafka connection (``CCKPI_KAFKA_SECURITY__*``)."""
@@ -172,6 +174,14 @@ class Settings(BaseSettings):
             "month windows are all kept); hour finals are many."
         ),
     )
+    metrics_agent_kpis: str = Field(
+        "all",
+        description=(
+            "Which KPIs /metrics exports at agent scope: all, none, or a comma-separated "
+            "list of KPI names (e.g. contacts_answered,average_handle_time_seconds). Agent "
+            "series are most of a large centre's samples; the aggregates topic has them all."
+        ),
+    )
 
     @field_validator("reporting_timezone")
     @classmethod
@@ -180,6 +190,18 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("metrics_agent_kpis")
+    @classmethod
+    def _known_agent_kpis(cls, value: str) -> str:
+        # Imported when validating: every command reads settings, few need the exposition.
+        from streams.output.exposition import parse_agent_kpis
+
+        try:
+            parse_agent_kpis(value)
+        except CckpiError as exc:
+            raise ValueError(str(exc)) from exc
         return value
 
     def topic(self, base: str) -> str:

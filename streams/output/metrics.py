@@ -108,10 +108,19 @@ def reported_windows(merger: Merger) -> Iterator[tuple[str, str, Window]]:
 class KpiCollector(Collector):
     """KPI, certification and target gauges from the merger's state."""
 
-    def __init__(self, merger: Merger, book: TargetBook, active: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        merger: Merger,
+        book: TargetBook,
+        active: Callable[[], bool],
+        *,
+        windowed: bool = True,
+    ) -> None:
         self._merger = merger
         self._book = book
         self._active = active
+        self._windowed = windowed
+        """False: leave out the windowed KPI gauges (streams.output.exposition renders them)."""
 
     def collect(self) -> Iterator[Metric]:
         if not self._active():
@@ -129,7 +138,7 @@ class KpiCollector(Collector):
         # labels dict each) only as that family is yielded: a scrape of 170,000 samples
         # never holds them all as prometheus objects at once.
         kpis: dict[str, list[tuple[str, str, Scope, str | None, float]]] = {}
-        for period, label, window in reported_windows(merger):
+        for period, label, window in reported_windows(merger) if self._windowed else ():
             for value in merger.values(window):
                 found = kpis.get(value.kpi)
                 if found is None:

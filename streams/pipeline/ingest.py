@@ -116,11 +116,13 @@ class IngestService:
             state = self.states.get(tp)
             if state is None:
                 continue
-            result = state.fold((m.offset, m.value) for m in messages)
+            with self.rt.stages.timed("fold"):
+                result = state.fold((m.offset, m.value) for m in messages)
             for offset, raw, letter in result.dead_letters:
                 record = orjson.dumps(letter.record(tp.topic, tp.partition, offset, raw))
                 letters.append(await self.producer.send(deadletter, record))
-            partials.append((source_id(tp).encode(), encode_partial(state, result)))
+            with self.rt.stages.timed("partials"):
+                partials.append((source_id(tp).encode(), encode_partial(state, result)))
             results.append((tp, state, result, len(messages)))
         await asyncio.gather(*letters)
         topic = self.rt.settings.topic(PARTIALS)

@@ -87,6 +87,7 @@ class PublishService:
                     consumer.seek(tp, 0)
                     continue
                 messages = batch.get(tp, [])
+                merging = time.thread_time()
                 for message in messages:
                     value = message.value
                     if message.offset >= barrier:
@@ -102,7 +103,9 @@ class PublishService:
                         merger.apply(source, orjson.loads(value[:split]))
                         book.observe(source, message.offset, value[split + 1 :])
                         self._since_snapshot += len(value)
+                self.rt.stages.add("merge", time.thread_time() - merging)
                 if messages:
+                    self.rt.exposition.changed()
                     book.advance(messages[-1].offset + 1)
                     if self._snapshot_due():
                         await self._write_snapshot(consumer, tp)
@@ -205,6 +208,7 @@ class PublishService:
             published = time.monotonic()
             try:
                 await self.publish_once()
+                self.rt.exposition.changed()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -269,10 +273,14 @@ class PublishService:
         if not records:
             return
         batches = await PartitionBatches.of(self.producer, topic)
+        stages, began = self.rt.stages, time.thread_time()
         for key, value in records:
             batches.add(key, value)
             if batches.records >= IN_FLIGHT or batches.bytes >= IN_FLIGHT_BYTES:
+                stages.add("publish", time.thread_time() - began)
                 await batches.flush()
+                began = time.thread_time()
+        stages.add("publish", time.thread_time() - began)
         await batches.flush()
 
     def _records(
@@ -287,9 +295,10 @@ class PublishService:
         start_iso, end_iso = clock.iso(start), clock.iso(clock.end(period, start))
         name, updated = PERIODS[period], updated_at(now)
         out = []
-        for value in self.rt.merger.values(window, scopes):
-            key, record = aggregate_record(value, name, start_iso, end_iso, final, updated)
-            out.append((key.encode(), orjson.dumps(record)))
+        with self.rt.stages.timed("publish"):
+            for value in self.rt.merger.values(window, scopes):
+                key, record = aggregate_record(value, name, start_iso, end_iso, final, updated)
+                out.append((key.encode(), orjson.dumps(record)))
         return out
 
     def _breach(self, state: TargetState, now: datetime) -> tuple[bytes, bytes]:

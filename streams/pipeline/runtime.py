@@ -12,7 +12,9 @@ from streams.kpi.business_hours import BusinessCalendar
 from streams.kpi.ingest import IngestSettings, PartitionState
 from streams.kpi.merge import Merger
 from streams.kpi.windows import WindowClock
-from streams.output.metrics import KpiCollector, PipelineMetrics
+from streams.output.exposition import Exposition, parse_agent_kpis
+from streams.output.metrics import PipelineMetrics
+from streams.output.stages import StageClock
 from streams.pipeline.checkpoints import CheckpointBook
 from streams.settings import Settings
 from streams.targets.evaluate import TargetBook
@@ -50,7 +52,16 @@ class Runtime:
         self.checkpoints = CheckpointBook(self.source_state)
         self.publisher = False
         """True while this worker owns partition 0 of cc.contacts: it alone publishes."""
-        self.registry.register(KpiCollector(self.merger, self.book, lambda: self.publisher))
+        self.stages = StageClock(self.registry)
+        self.exposition = Exposition(
+            self.registry,
+            self.merger,
+            self.book,
+            lambda: self.publisher,
+            parse_agent_kpis(settings.metrics_agent_kpis),
+            self.stages,
+        )
+        """/metrics: registers the KPI collector on the registry and caches its rendering."""
 
     @lru_cache(maxsize=1024)  # noqa: B019 - one Runtime per process, teams are few
     def calendar(self, team: str) -> BusinessCalendar:

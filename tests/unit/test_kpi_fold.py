@@ -309,10 +309,11 @@ def test_windows_become_final_when_every_source_passes() -> None:
     assert merger.due_finals() == []
     engine.fold([ticket("created", "f4", H + HOUR_S + 300, "T1", H)])
     assert merger.due_finals() == [(HOUR, H)]
-    merger.mark_final((HOUR, H))
+    hour = int(H)  # window starts are ints (a Window, as JSON gives them); compiled code checks
+    merger.mark_final((HOUR, hour))
     assert merger.due_finals() == []
     assert (HOUR, H) in merger.windows  # the previous hour stays for the gauges
-    header = {"watermark": None, "certs": [], "cells": [[HOUR, H, "s", "voice", None, None, {}]]}
+    header = {"watermark": None, "certs": [], "cells": [[HOUR, hour, "s", "voice", None, None, {}]]}
     merger.apply("cc.contacts:1", header)
     assert set(merger.windows[(HOUR, H)]) == {
         (),

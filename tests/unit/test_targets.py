@@ -191,6 +191,6 @@ def test_team_agent_average_targets_are_evaluated() -> None:
         "scope: {team: support}, op: '>=', value: 80}"
     )
     engine.fold([qa("q1", H, 70, agent="ann"), qa("q2", H, 80, agent="bob")])
-    published = {(v.kpi, v.scope): v.value for v in engine.merger.values((DAY, T0))}
+    published = {(v.kpi, v.scope): v.value for v in engine.merger.values((DAY, int(T0)))}
     assert published[("quality_score_team_agent_average", scope(team="support"))] == 75
     assert summary(book.evaluate(engine.merger)) == [("qa-avg", scope(team="support"), 75, True)]
