@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from streams.errors import CckpiError
+from streams.events.models import INPUT_TOPICS
 
 
 class KafkaSecurity(BaseModel):
@@ -92,6 +93,15 @@ class Settings(BaseSettings):
     app_id: str = Field("cckpi", description="Faust app id; also the consumer group prefix.")
     data_dir: Path = Field(Path("run/data"), description="Faust's local data directory.")
     input_partitions: int = Field(4, ge=1, description="Partitions of each input topic.")
+    input_topics: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(INPUT_TOPICS),
+        description=(
+            "The input topics this deployment reads, comma-separated (default all five). "
+            "A window is final once every partition of the windowed topics read has passed "
+            "it: a deployment fed by one source (queue_log: cc.contacts) names it here, or "
+            "the idle topics would hold every window open."
+        ),
+    )
     max_message_bytes: int = Field(65536, gt=0, description="Larger input messages are invalid.")
     batch_max_records: int = Field(20000, gt=0, description="Most records folded per batch.")
     publish_interval_seconds: float = Field(
@@ -182,6 +192,23 @@ class Settings(BaseSettings):
             "series are most of a large centre's samples; the aggregates topic has them all."
         ),
     )
+
+    @field_validator("input_topics", mode="before")
+    @classmethod
+    def _topic_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("input_topics")
+    @classmethod
+    def _known_topics(cls, topics: list[str]) -> list[str]:
+        unknown = sorted(set(topics) - set(INPUT_TOPICS))
+        if unknown:
+            raise ValueError(f"unknown input topics {unknown}; known: {', '.join(INPUT_TOPICS)}")
+        if not topics:
+            raise ValueError("name at least one input topic")
+        return [t for t in INPUT_TOPICS if t in topics]  # the contract's order, once each
 
     @field_validator("reporting_timezone")
     @classmethod

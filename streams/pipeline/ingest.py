@@ -66,7 +66,7 @@ class IngestService:
         self._lock = asyncio.Lock()
         settings = runtime.settings
         self._topic_base = runtime.base_topics
-        self._publisher_tp = TopicPartition(settings.topic("cc.contacts"), 0)
+        self._publisher_tp = TopicPartition(settings.topic(settings.input_topics[0]), 0)
         self.ready = asyncio.Event()
         self._watermark = float("-inf")
         self.behind = 0

@@ -7,7 +7,7 @@ from functools import lru_cache
 from prometheus_client import CollectorRegistry
 
 from streams.config import AppConfig, load_config
-from streams.events.models import INPUT_TOPICS, WINDOWED_TOPICS
+from streams.events.models import WINDOWED_TOPICS
 from streams.kpi.business_hours import BusinessCalendar
 from streams.kpi.ingest import IngestSettings, PartitionState
 from streams.kpi.merge import Merger
@@ -41,17 +41,19 @@ class Runtime:
         sources = [
             f"{settings.topic(t)}:{p}"
             for t in WINDOWED_TOPICS
+            if t in settings.input_topics
             for p in range(settings.input_partitions)
         ]
         self.merger = Merger(self.clock, settings.grace_seconds, sources)
         self.book = TargetBook(self.config.targets, self.calendar)
         self.registry = CollectorRegistry()
         self.metrics = PipelineMetrics(self.registry, self.config.service_level_bounds())
-        self.base_topics = {settings.topic(t): t for t in INPUT_TOPICS}
-        """Real (prefixed) input topic name -> contract name."""
+        self.base_topics = {settings.topic(t): t for t in settings.input_topics}
+        """Real (prefixed) name -> contract name of every input topic this worker reads."""
         self.checkpoints = CheckpointBook(self.source_state)
         self.publisher = False
-        """True while this worker owns partition 0 of cc.contacts: it alone publishes."""
+        """True while this worker owns partition 0 of the first input topic it reads
+        (``cc.contacts`` unless ``CCKPI_INPUT_TOPICS`` leaves it out): it alone publishes."""
         self.stages = StageClock(self.registry)
         self.exposition = Exposition(
             self.registry,
