@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -17,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from streams.errors import BrokerBinaryMissing, BrokerError, PortInUse
-from streams.lifecycle import die_with_parent
+from streams.lifecycle import die_with_parent, stop_process
 
 
 def broker_binary() -> Path:
@@ -132,14 +131,7 @@ class EmbeddedBroker:
 
     def stop(self, timeout: float = 10.0) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout)
+        stop_process(process, timeout)
 
     def __enter__(self) -> EmbeddedBroker:
         return self.start()

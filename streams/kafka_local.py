@@ -27,7 +27,7 @@ from pathlib import Path
 
 from streams.broker import free_port, port_is_free
 from streams.errors import BrokerError
-from streams.lifecycle import die_with_parent
+from streams.lifecycle import die_with_parent, stop_process
 
 POM = Path(__file__).resolve().parent.parent / "deploy" / "kafka" / "pom.xml"
 SCRAM = "SCRAM-SHA-512"
@@ -279,14 +279,7 @@ class LocalKafka:
     def stop(self, timeout: float = 60.0) -> None:
         """SIGTERM (a controlled shutdown), SIGKILL after ``timeout`` seconds."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop_process(process, timeout)
 
     def kill(self) -> None:
         """SIGKILL the broker: no shutdown, whatever the OS had not written is kept by
