@@ -3,7 +3,6 @@ binding by default, and no customer identifier or payload in any metric label or
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -226,7 +225,9 @@ def _demo_worker_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     monkeypatch.setattr(streams.broker, "port_is_free", lambda host, port: True)
     monkeypatch.setattr(streams.cli.subprocess, "Popen", FakeProcess)
     monkeypatch.setattr(streams.cli.signal, "signal", lambda *a: None)
-    args = argparse.Namespace(broker_port=19092, rate=1.0, speed=1.0, start="now-1h")
+    args = streams.cli.build_parser().parse_args(
+        ["demo", "--broker-port", "19092", "--rate", "1", "--speed", "1", "--start", "now-1h"]
+    )
     assert streams.cli.cmd_demo(args) == 0
     workers = [env for argv, env in launched if argv[-1] == "worker"]
     assert len(workers) == 1, launched
