@@ -159,7 +159,9 @@ class Settings(BaseSettings):
         description="How long a request waits for broker acks before spooling (Chatwoot: 5 s).",
     )
 
-    @field_validator("ingest_tokens", "chatwoot_secrets", "api_tokens", mode="before")
+    @field_validator(
+        "ingest_tokens", "chatwoot_secrets", "api_tokens", "input_topics", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
@@ -192,13 +194,6 @@ class Settings(BaseSettings):
             "series are most of a large centre's samples; the aggregates topic has them all."
         ),
     )
-
-    @field_validator("input_topics", mode="before")
-    @classmethod
-    def _topic_list(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
 
     @field_validator("input_topics")
     @classmethod

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import orjson
 from aiokafka import AIOKafkaProducer
@@ -29,19 +29,15 @@ KEY_FIELDS: dict[str, str] = {
 }
 """Contract topic -> the event field that is its message key (CONTRACT.md, Input topics)."""
 
+
+def _types_of(union: object) -> list[str]:
+    """The ``type`` literals of a topic's event union (``Annotated[A | B, Field]``)."""
+    members = get_args(get_args(union)[0]) or (get_args(union)[0],)
+    return [name for model in members for name in get_args(model.model_fields["type"].annotation)]
+
+
 TYPE_TOPICS: dict[str, str] = {
-    "contact.offered": "cc.contacts",
-    "contact.answered": "cc.contacts",
-    "contact.abandoned": "cc.contacts",
-    "contact.completed": "cc.contacts",
-    "ticket.created": "cc.tickets",
-    "ticket.replied": "cc.tickets",
-    "ticket.solved": "cc.tickets",
-    "ticket.reopened": "cc.tickets",
-    "survey.nps": "cc.surveys",
-    "survey.csat": "cc.surveys",
-    "qa.evaluated": "cc.quality",
-    "agent.certified": "cc.agents",
+    kind: topic for topic, union in TOPIC_EVENTS.items() for kind in _types_of(union)
 }
 """Event type -> its contract topic."""
 
