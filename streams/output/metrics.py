@@ -76,6 +76,11 @@ class PipelineMetrics:
             "Largest event time seen (global watermark)",
             registry=registry,
         )
+        self.partials_repeated = Counter(
+            "cc_partials_repeated",
+            "Partials read again for input already merged (a resent record), merged once",
+            registry=registry,
+        )
         self.breach_transitions = Counter(
             "cc_target_transitions",
             "Target transitions seen on the breaches topic",

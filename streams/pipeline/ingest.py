@@ -35,6 +35,7 @@ def source_id(tp: TopicPartition) -> str:
 def encode_partial(state: PartitionState, result: BatchResult) -> bytes:
     """Header (what the merger needs) and checkpoint (what a restart needs), one record."""
     header: dict[str, Any] = {
+        "next": state.next_offset,
         "watermark": None if state.watermark == float("-inf") else state.watermark,
         "hours": [[*key, cell.tolist()] for key, cell in result.cells.items()],
         "certs": result.certifications,

@@ -84,6 +84,7 @@ class PublishService:
                 batch = await consumer.getmany(tp, timeout_ms=200, max_records=2000)
                 if book.restart_pending:
                     book.restart_pending = False
+                    merger.input_logs_restarted()
                     consumer.seek(tp, 0)
                     continue
                 messages = batch.get(tp, [])
@@ -100,8 +101,10 @@ class PublishService:
                     else:
                         split = value.index(b"\n")
                         source = message.key.decode()
-                        merger.apply(source, orjson.loads(value[:split]))
-                        book.observe(source, message.offset, value[split + 1 :])
+                        if merger.apply(source, orjson.loads(value[:split])):
+                            book.observe(source, message.offset, value[split + 1 :])
+                        else:
+                            self._repeated(source, message.offset)
                         self._since_snapshot += len(value)
                 self.rt.stages.add("merge", time.thread_time() - merging)
                 if messages:
@@ -115,6 +118,15 @@ class PublishService:
                 await publisher
             with contextlib.suppress(Exception):
                 await consumer.stop()
+
+    def _repeated(self, source: str, offset: int) -> None:
+        self.rt.metrics.partials_repeated.inc()
+        log.info(
+            "the partial of %s at partials offset %d repeats input already merged "
+            "(a resent record): merged once",
+            source,
+            offset,
+        )
 
     def _snapshot_due(self) -> bool:
         least = self.rt.settings.snapshot_min_bytes

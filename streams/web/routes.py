@@ -23,6 +23,7 @@ from streams.web import views
 from streams.web.auth import TokenCheck
 from streams.web.follow import HistoryFollower
 from streams.web.history import ordered
+from streams.web.local_targets import LocalTargets
 from streams.web.openapi import openapi
 from streams.web.query import BadRequest, parse_history, parse_kpis, parse_plain
 
@@ -127,13 +128,19 @@ def register(app: faust.App, runtime: Runtime, follower: HistoryFollower) -> Non
                 await asyncio.sleep(0)
         return {"records": ordered(records)}
 
+    local = LocalTargets(
+        lambda: TargetBook(runtime.config.targets, runtime.calendar),
+        runtime.settings.publish_interval_seconds,
+    )
+
     def targets(params: dict[str, list[str]]) -> dict[str, Any]:
         parse_plain(params)
-        book = runtime.book
-        if not runtime.publisher:
-            book = TargetBook(runtime.config.targets, runtime.calendar)
-            book.evaluate(runtime.merger)
-        return {"targets": views.target_rows(book.states.values(), runtime.merger)}
+        if runtime.publisher:
+            local.forget()
+            states = runtime.book.states.values()
+        else:
+            states = local.states(runtime.merger)
+        return {"targets": views.target_rows(states, runtime.merger)}
 
     def certifications(params: dict[str, list[str]]) -> dict[str, Any]:
         parse_plain(params)

@@ -23,7 +23,7 @@ import pytest
 
 from streams.kafka_local import LocalKafka
 from tests.conftest import KAFKA_VERSION, kafka_jars_or_skip
-from tests.integration.harness import WorkerProcess, wait_until
+from tests.integration.harness import WorkerProcess, metric_sum, wait_until
 from tests.integration.scenario import hard_stream
 from tests.integration.test_reliability import (
     Feeder,
@@ -109,10 +109,12 @@ def test_broker_sigkill_and_restart_lose_nothing_and_count_nothing_twice(
         finals = wait_for_finals(bootstrap, prefix + "cc.kpi.aggregates", expected, 180)
         repeated = compare_finals(finals, expected)
         assert worker.process is not None and worker.process.poll() is None, "worker died"
+        resent = metric_sum(worker.samples(), "cc_partials_repeated_total")
         print(
             f"\n{len(messages)} messages; broker crashes (classified of fed, restart s): "
             f"{crashes}; {len(expected.finals)} finals exact, {len(repeated)} keys published "
-            "final more than once (identical)"
+            "final more than once (identical); "
+            f"{resent:.0f} partials the producer resent after a crash, merged once"
         )
     finally:
         worker.stop()
