@@ -11,8 +11,8 @@ from streams.kpi.ingest import PartitionState
 from streams.pipeline.ingest import encode_partial
 from streams.pipeline.runtime import Runtime
 from streams.settings import load_settings
-from streams.targets.evaluate import TargetBook
 from streams.simulate.runner import simulate_batch
+from streams.targets.evaluate import TargetBook
 from streams.web.local_targets import LocalTargets
 
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "cckpi.yaml"
