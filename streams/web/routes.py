@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -18,7 +19,7 @@ import faust
 import orjson
 
 from streams.pipeline.runtime import Runtime
-from streams.targets.evaluate import TargetBook
+from streams.targets.evaluate import TargetBook, TargetState
 from streams.web import views
 from streams.web.auth import TokenCheck
 from streams.web.follow import HistoryFollower
@@ -135,6 +136,7 @@ def register(app: faust.App, runtime: Runtime, follower: HistoryFollower) -> Non
 
     def targets(params: dict[str, list[str]]) -> dict[str, Any]:
         parse_plain(params)
+        states: Iterable[TargetState]
         if runtime.publisher:
             local.forget()
             states = runtime.book.states.values()
