@@ -28,6 +28,8 @@ from streams.topics import BREACHES, declare_topics
 from streams.web import install_board
 
 log = logging.getLogger(__name__)
+STOP_SECONDS = 10
+"""How long a stopping worker waits for its pipeline to close its Kafka clients."""
 
 
 @dataclass
@@ -173,6 +175,12 @@ async def faust_gather(*coroutines: Any) -> None:
     finally:
         for task in tasks:
             task.cancel()
+        # Wait for them to unwind (their clients close in their own ``finally``):
+        # a loop closed before that logs "Unclosed AIOKafkaConsumer". Bounded, so a
+        # client stuck on a broker that is gone does not hold the stop.
+        _, pending = await asyncio.wait(tasks, timeout=STOP_SECONDS)
+        if pending:
+            log.warning("%d pipeline tasks still stopping after %d s", len(pending), STOP_SECONDS)
 
 
 worker = create_worker(load_settings())

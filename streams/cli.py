@@ -141,8 +141,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"board: http://{env['CCKPI_WEB_BIND']}:{web_port}/", flush=True)
     with EmbeddedBroker(port):
         print(f"broker on 127.0.0.1:{port}", flush=True)
+        # Children in sessions of their own, as the broker: a terminal's Ctrl-C reaches
+        # the demo alone, which stops each child once (a second SIGINT arriving while
+        # a child unwinds cut its clean-up short).
         worker = subprocess.Popen(  # noqa: S603
-            [*cckpi, "worker"], env=env, preexec_fn=die_with_parent()
+            [*cckpi, "worker"], env=env, start_new_session=True, preexec_fn=die_with_parent()
         )
         sim_args = [
             "simulate",
@@ -156,7 +159,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if args.history_days > 0:
             _seed_demo_history(env, args)
         simulator = subprocess.Popen(  # noqa: S603
-            [*cckpi, *sim_args], env=env, preexec_fn=die_with_parent()
+            [*cckpi, *sim_args], env=env, start_new_session=True, preexec_fn=die_with_parent()
         )
         print(
             f"\nboard:   http://{env['CCKPI_WEB_BIND']}:{web_port}/  (live; ?wall=1 for a TV)"

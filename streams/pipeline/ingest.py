@@ -14,7 +14,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -26,6 +27,7 @@ from streams.topics import DEADLETTER, PARTIALS, declare_topics
 
 log = logging.getLogger(__name__)
 BARRIER_KEY = b"barrier"
+T = TypeVar("T")
 
 
 def source_id(tp: TopicPartition) -> str:
@@ -72,6 +74,7 @@ class IngestService:
         self._watermark = float("-inf")
         self.behind = 0
         """Messages of the owned partitions not folded yet (as of the last fetch)."""
+        self._stopping = asyncio.Event()
         self._included: dict[TopicPartition, int] = {}
         """Offset of the last partial each owned state includes (for handing it back)."""
 
@@ -93,8 +96,8 @@ class IngestService:
         )
         consumer.subscribe(list(self._topic_base), listener=_Rebalance(self))
         self.consumer = consumer
-        await consumer.start()
         try:
+            await consumer.start()  # inside: a stop during start still closes it
             while True:
                 batches = await consumer.getmany(timeout_ms=200)
                 if batches:
@@ -102,6 +105,9 @@ class IngestService:
                         await self._process(batches)
                 self._update_lag(consumer)
         finally:
+            # The consumer's stop waits for a rebalance listener still running:
+            # let an assignment in progress give up first.
+            self._stopping.set()
             with contextlib.suppress(Exception):
                 await consumer.stop()
 
@@ -193,13 +199,11 @@ class IngestService:
             started = time.monotonic()
             barrier = -1
             if fresh:
-                # A broker restarted empty (memory storage) has lost the internal
-                # topics too; the barrier below goes to one of them.
-                await declare_topics(self.rt.settings)
-                # Everything written before the barrier is in the checkpoints once the
-                # merger has read past it (it reads the partials topic from the start).
-                barrier = await write_barrier(self.rt, self.producer)
-                await self.rt.checkpoints.wait_read(barrier)
+                written = await self._unless_stopping(self._barrier())
+                if written is None:
+                    log.info("stopping: %d partitions assigned, not restored", len(fresh))
+                    return
+                barrier = written
             assert self.consumer is not None  # noqa: S101 - set before subscribing
             restored = 0
             for tp in fresh:
@@ -217,6 +221,31 @@ class IngestService:
                 time.monotonic() - started,
             )
             self.ready.set()
+
+    async def _barrier(self) -> int | None:
+        """Write a barrier; once the merger has read past it, everything written before
+        it is in the checkpoints (the merger reads the partials topic from the start).
+        None if the merger stopped first."""
+        # A broker restarted empty (memory storage) has lost the internal topics too;
+        # the barrier goes to one of them.
+        await declare_topics(self.rt.settings)
+        barrier = await write_barrier(self.rt, self.producer)
+        return barrier if await self.rt.checkpoints.wait_read(barrier) else None
+
+    async def _unless_stopping(self, work: Coroutine[Any, Any, T]) -> T | None:
+        """``work``'s result, or None if this service stops first (``work`` cancelled)."""
+        task = asyncio.ensure_future(work)
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        return None
 
     @property
     def lock(self) -> asyncio.Lock:

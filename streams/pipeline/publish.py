@@ -70,9 +70,10 @@ class PublishService:
             max_partition_fetch_bytes=16 * 1024 * 1024,
             fetch_max_bytes=64 * 1024 * 1024,
         )
-        await consumer.start()
-        publisher = asyncio.create_task(self._publish_loop())
+        publisher: asyncio.Task[None] | None = None
         try:
+            await consumer.start()  # inside: a stop during start still closes it
+            publisher = asyncio.create_task(self._publish_loop())
             consumer.assign([tp])
             book = self.rt.checkpoints
             start = await self._load_snapshot(consumer, tp)
@@ -113,9 +114,11 @@ class PublishService:
                     if self._snapshot_due():
                         await self._write_snapshot(consumer, tp)
         finally:
-            publisher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await publisher
+            self.rt.checkpoints.close()
+            if publisher is not None:
+                publisher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await publisher
             with contextlib.suppress(Exception):
                 await consumer.stop()
 

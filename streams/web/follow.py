@@ -49,8 +49,8 @@ class HistoryFollower:
             fetch_max_wait_ms=200,
             max_partition_fetch_bytes=8 * 1024 * 1024,
         )
-        await consumer.start()
         try:
+            await consumer.start()  # inside: a stop during start still closes it
             partitions = consumer.partitions_for_topic(topic)
             if not partitions:
                 await consumer._client.force_metadata_update()  # noqa: SLF001 - no public call

@@ -2,7 +2,9 @@
 
 Kubernetes and docker compose send SIGTERM to the command's own process (PID 1 of
 the container), systemd to its cgroup; the harder case is tested: SIGTERM to the
-parent alone. After it no process of the command's tree is left and no port it
+parent alone. Ctrl-C in a terminal is SIGINT to the whole foreground process
+group, the command's children included unless they run in groups of their own.
+After either, no process of the command's tree is left and no port it
 listened on is held. A parent SIGKILLed (no chance to unwind) does not leave its
 child broker or worker behind either (the kernel's parent-death signal).
 
@@ -167,25 +169,46 @@ def _cleanup(running: Running, tree: set[int]) -> None:
     running.process.wait(10)
 
 
+def _sigterm_to_the_parent(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+
+
+def _ctrl_c_in_its_terminal(process: subprocess.Popen[bytes]) -> None:
+    """A terminal's Ctrl-C: SIGINT to every process of the foreground process group
+    (the command started one of its own, as a shell does)."""
+    os.killpg(process.pid, signal.SIGINT)
+
+
+STOPS = {"sigterm": _sigterm_to_the_parent, "ctrl-c": _ctrl_c_in_its_terminal}
+COMPLAINTS = ("Traceback", "Unclosed", "Task was destroyed", "Task exception was never retrieved")
+"""What a clean stop never prints (asyncio's complaints about what was not closed)."""
+
+
 @pytest.mark.timeout(180)
+@pytest.mark.parametrize("stop", sorted(STOPS))
 @pytest.mark.parametrize("name", sorted(COMMANDS))
-def test_sigterm_stops_the_command_and_everything_it_started(context: Context, name: str) -> None:
+def test_a_stop_signal_stops_the_command_and_everything_it_started(
+    context: Context, name: str, stop: str
+) -> None:
     running = Running(COMMANDS[name](context), context.workdir)
     tree: set[int] = set()
     try:
         tree, ports = running.wait_ready(120)
         started = time.monotonic()
-        running.process.send_signal(signal.SIGTERM)
+        STOPS[stop](running.process)
         code = running.process.wait(60)
         took = time.monotonic() - started
         deadline = time.monotonic() + 5  # a moment for the kernel to tear sockets down
         while any(_left(tree, ports)) and time.monotonic() < deadline:
             time.sleep(0.1)
         procs, held = _left(tree, ports)
-        assert not procs, f"{name}: processes left after SIGTERM: {sorted(procs)}"
-        assert not held, f"{name}: ports still listening after SIGTERM: {sorted(held)}"
-        assert code == 0, f"{name} exited {code} on SIGTERM:\n{running.output()[-3000:]}"
-        print(f"{name}: {len(tree)} processes, ports {sorted(ports)}; stopped in {took:.1f} s")
+        assert not procs, f"{name}: processes left after {stop}: {sorted(procs)}"
+        assert not held, f"{name}: ports still listening after {stop}: {sorted(held)}"
+        assert code == 0, f"{name} exited {code} on {stop}:\n{running.output()[-3000:]}"
+        output = running.output()
+        complaints = [line for line in output.splitlines() if any(c in line for c in COMPLAINTS)]
+        assert not complaints, f"{name} on {stop} printed:\n" + "\n".join(complaints[:10])
+        print(f"{name}: {len(tree)} processes, ports {sorted(ports)}; {stop}: {took:.1f} s")
     finally:
         _cleanup(running, tree)
 
