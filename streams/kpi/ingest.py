@@ -45,7 +45,6 @@ _LABELS: dict[type, tuple[bool, bool]] = {
 }
 """Event type -> (carries a queue, carries an agent): attribute look-ups without getattr."""
 
-_WAITED = (ContactAnswered, ContactAbandoned)
 _SAMPLE_SLOTS = {
     kind: (SLOT[f"{kind}_n"], SLOT[f"{kind}_cal"], SLOT[f"{kind}_bus"]) for kind in ("fr", "nr")
 }
@@ -113,60 +112,79 @@ class PartitionState:
         """
         result = BatchResult()
         hours = result.cells
+        accepted: dict[str, int] = {}
         grace = self._settings.grace_seconds
-        starts = self._clock.starts
-        hour_end = self._clock.end
-        add = self._folder.add
+        clock = self._clock
+        folder = self._folder
+        decoder = self._decoder
+        seen = self.seen
         for offset, raw in records:
             if self.next_offset is not None and offset < self.next_offset:
                 continue
             self.next_offset = offset + 1
-            decoded = self._decoder.decode(raw)
+            decoded = decoder.decode(raw)
             if isinstance(decoded, DeadLetter):
                 result.dead_letters.append((offset, raw or b"", decoded))
                 continue
             event, ts = decoded
-            if event.event_id in self.seen:
+            event_id = event.event_id
+            if event_id in seen:
                 result.duplicates += 1
                 continue
-            hour = starts(ts)[HOUR]
-            if hour_end(HOUR, hour) + grace <= self.watermark:
-                detail = f"hour window {self._clock.iso(hour)} is final"
+            hour = clock.starts(ts)[HOUR]
+            if clock.end(HOUR, hour) + grace <= self.watermark:
+                detail = f"hour window {clock.iso(hour)} is final"
                 result.dead_letters.append((offset, raw or b"", DeadLetter("late", detail)))
                 result.late += 1
                 continue
             if ts > self.watermark:
                 self.watermark = ts
-                self.seen.expire(ts)
-            self.seen.remember(event.event_id, self.watermark)
-            result.new_ids.append((event.event_id, self.watermark))
-            result.accepted[event.type] += 1
-            if isinstance(event, AgentCertified):
-                expires = ts + event.valid_days * 86400.0
-                certification = (event.team, event.agent, event.certification, expires)
+                seen.expire(ts)
+            seen.remember(event_id, self.watermark)
+            result.new_ids.append((event_id, self.watermark))
+            event_type = event.type
+            accepted[event_type] = accepted.get(event_type, 0) + 1
+            # Exact types, not isinstance: pydantic's model classes are ABCs, and an
+            # ABC's __instancecheck__ costs more than folding the event.
+            kind = type(event)
+            if kind is AgentCertified:
+                certified: AgentCertified = event  # type: ignore[assignment]
+                expires = ts + certified.valid_days * 86400.0
+                certification = (event.team, certified.agent, certified.certification, expires)
                 result.certifications.append(certification)
                 continue
-            if isinstance(event, AgentShift):
-                shift = (event.team, event.agent, epoch(event.start), epoch(event.end))
-                result.shifts.append(shift)
+            if kind is AgentShift:
+                shift_event: AgentShift = event  # type: ignore[assignment]
+                start, end = epoch(shift_event.start), epoch(shift_event.end)
+                result.shifts.append((event.team, shift_event.agent, start, end))
                 continue
-            if isinstance(event, TicketReplied):
-                self._reply(event, ts, result, hours)
-            has_queue, has_agent = _LABELS[type(event)]
-            queue = event.queue if has_queue else None  # type: ignore[union-attr]
-            agent = event.agent if has_agent else None  # type: ignore[union-attr]
-            if agent is not None and isinstance(event, TicketReplied) and event.author != "agent":
-                agent = None
+            queue: str | None = None
+            agent: str | None = None
+            if kind is TicketReplied:
+                reply: TicketReplied = event  # type: ignore[assignment]
+                self._reply(reply, ts, result, hours)
+                if reply.author == "agent":
+                    agent = reply.agent
+            else:
+                has_queue, has_agent = _LABELS[kind]
+                if has_queue:
+                    queue = event.queue  # type: ignore[union-attr]
+                if has_agent:
+                    agent = event.agent  # type: ignore[union-attr]
             key: HourKey = (hour, event.team, event.channel, queue, agent)
             cell = hours.get(key)
             if cell is None:
                 cell = hours[key] = new_cell()
-            add(event, ts, cell)
-            if isinstance(event, _WAITED):
-                waits = result.waits.get((event.team, event.queue))
+            folder.add(event, ts, cell)
+            if kind is ContactAnswered or kind is ContactAbandoned:
+                waited: ContactAnswered | ContactAbandoned = event  # type: ignore[assignment]
+                scope = (event.team, waited.queue)
+                waits = result.waits.get(scope)
                 if waits is None:
-                    waits = result.waits[(event.team, event.queue)] = []
-                waits.append(event.wait_seconds)
+                    waits = result.waits[scope] = []
+                waits.append(waited.wait_seconds)
+        if accepted:
+            result.accepted.update(accepted)
         self._expire(result)
         return result
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import struct
 from array import array
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 from streams.config import AppConfig
 from streams.events.decode import epoch
@@ -233,7 +233,7 @@ def raise_max(cell: Measures, value: float) -> None:
         cell[WAIT_MAX] = key
 
 
-Adder = Callable[[Any, float, Measures], None]
+_MAX_QUEUES = 4096
 
 
 class MeasureFolder:
@@ -248,45 +248,70 @@ class MeasureFolder:
     def __init__(self, config: AppConfig, calendars: Callable[[str], BusinessCalendar]) -> None:
         self._config = config
         self._calendar = calendars
-        self._adders: dict[type, Adder] = {
-            ContactOffered: self._offered,
-            ContactAnswered: self._answered,
-            ContactAbandoned: self._abandoned,
-            ContactCompleted: self._completed,
-            TicketCreated: self._ticket_event,
-            TicketReplied: self._ticket_event,
-            TicketSolved: self._solved,
-            TicketReopened: self._reopened,
-            SurveyNps: self._nps,
-            SurveyCsat: self._csat,
-            QaEvaluated: self._qa,
-        }
+        self._service_level: dict[str, float] = {}
+        self._short_abandon: dict[str, float] = {}
 
     def add(self, event: AnyEvent, ts: float, cell: Measures) -> None:
-        """Add ``event`` (occurred at epoch ``ts``) to ``cell``; certifications have no cell."""
-        self._adders[type(event)](event, ts, cell)
+        """Add ``event`` (occurred at epoch ``ts``) to ``cell``; certifications have no cell.
 
-    def _offered(self, event: ContactOffered, ts: float, cell: Measures) -> None:
+        Dispatch on the exact type: ``isinstance`` on a pydantic model class goes
+        through ``ABCMeta.__instancecheck__``, which costs more than the adding."""
+        kind = type(event)
+        if kind is ContactOffered:
+            self._offered(cell)
+        elif kind is ContactAnswered:
+            self._answered(event, cell)  # type: ignore[arg-type]
+        elif kind is ContactCompleted:
+            self._completed(event, cell)  # type: ignore[arg-type]
+        elif kind is TicketCreated or kind is TicketReplied:
+            self._ticket_event(cell)
+        elif kind is ContactAbandoned:
+            self._abandoned(event, cell)  # type: ignore[arg-type]
+        elif kind is TicketSolved:
+            self._solved(event, ts, cell)  # type: ignore[arg-type]
+        elif kind is SurveyCsat:
+            self._csat(event, cell)  # type: ignore[arg-type]
+        elif kind is SurveyNps:
+            self._nps(event, cell)  # type: ignore[arg-type]
+        elif kind is TicketReopened:
+            self._reopened(cell)
+        elif kind is QaEvaluated:
+            self._qa(event, cell)  # type: ignore[arg-type]
+        else:
+            raise KeyError(kind)
+
+    def _threshold(self, cache: dict[str, float], queue: str, short: bool) -> float:
+        """A queue's threshold from the config, kept per queue name (a bounded cache:
+        queue names come from events)."""
+        found = cache.get(queue)
+        if found is None:
+            settings = self._config.queue(queue)
+            found = settings.short_abandon_seconds if short else settings.service_level_seconds
+            if len(cache) < _MAX_QUEUES:
+                cache[queue] = found
+        return found
+
+    def _offered(self, cell: Measures) -> None:
         reach(cell, OFFERED)
         cell[C_EVENTS] += SCALE
         cell[OFFERED] += SCALE
 
-    def _answered(self, event: ContactAnswered, ts: float, cell: Measures) -> None:
+    def _answered(self, event: ContactAnswered, cell: Measures) -> None:
         wait = event.wait_seconds
         reach(cell, WAIT_MAX)
         cell[C_EVENTS] += SCALE
         cell[ANSWERED] += SCALE
-        if wait <= self._config.queue(event.queue).service_level_seconds:
+        if wait <= self._threshold(self._service_level, event.queue, False):
             cell[ANSWERED_SL] += SCALE
         cell[ASA_SUM] += round(wait * SCALE)
         cell[WAIT_N] += SCALE
         raise_max(cell, wait)
 
-    def _abandoned(self, event: ContactAbandoned, ts: float, cell: Measures) -> None:
+    def _abandoned(self, event: ContactAbandoned, cell: Measures) -> None:
         wait = event.wait_seconds
         if event.reason not in (None, "hangup"):
             kind = EXITED
-        elif wait < self._config.queue(event.queue).short_abandon_seconds:
+        elif wait < self._threshold(self._short_abandon, event.queue, True):
             kind = SHORT_ABANDONS
         else:
             kind = ABANDONED
@@ -296,7 +321,7 @@ class MeasureFolder:
         cell[WAIT_N] += SCALE
         raise_max(cell, wait)
 
-    def _completed(self, event: ContactCompleted, ts: float, cell: Measures) -> None:
+    def _completed(self, event: ContactCompleted, cell: Measures) -> None:
         handle = event.talk_seconds + (event.hold_seconds or 0) + (event.wrap_seconds or 0)
         resolved = event.resolved
         reach(cell, HANDLE_SUM if resolved is None else RESOLVED)
@@ -308,7 +333,7 @@ class MeasureFolder:
             if resolved:
                 cell[RESOLVED] += SCALE
 
-    def _ticket_event(self, event: AnyEvent, ts: float, cell: Measures) -> None:
+    def _ticket_event(self, cell: Measures) -> None:
         reach(cell, T_EVENTS)
         cell[T_EVENTS] += SCALE
 
@@ -321,12 +346,12 @@ class MeasureFolder:
         cell[RES_CAL] += round((ts - created) * SCALE)
         cell[RES_BUS] += round(business * SCALE)
 
-    def _reopened(self, event: TicketReopened, ts: float, cell: Measures) -> None:
+    def _reopened(self, cell: Measures) -> None:
         reach(cell, REOPENED)
         cell[T_EVENTS] += SCALE
         cell[REOPENED] += SCALE
 
-    def _nps(self, event: SurveyNps, ts: float, cell: Measures) -> None:
+    def _nps(self, event: SurveyNps, cell: Measures) -> None:
         reach(cell, NPS_DET)
         cell[NPS_N] += SCALE
         if event.score >= 9:
@@ -334,13 +359,13 @@ class MeasureFolder:
         elif event.score <= 6:
             cell[NPS_DET] += SCALE
 
-    def _csat(self, event: SurveyCsat, ts: float, cell: Measures) -> None:
+    def _csat(self, event: SurveyCsat, cell: Measures) -> None:
         reach(cell, CSAT_SAT)
         cell[CSAT_N] += SCALE
         if event.score >= 4:
             cell[CSAT_SAT] += SCALE
 
-    def _qa(self, event: QaEvaluated, ts: float, cell: Measures) -> None:
+    def _qa(self, event: QaEvaluated, cell: Measures) -> None:
         reach(cell, QA_SUM)
         cell[QA_N] += SCALE
         cell[QA_SUM] += round(event.score * SCALE)
