@@ -24,18 +24,20 @@ from streams.events.models import (
     AnyEvent,
     ContactAbandoned,
     ContactAnswered,
+    ContactCompleted,
+    ContactOffered,
+    QaEvaluated,
+    SurveyCsat,
+    SurveyNps,
+    TicketCreated,
+    TicketReopened,
     TicketReplied,
+    TicketSolved,
 )
 from streams.kpi.business_hours import BusinessCalendar
+from streams.kpi.cell import Cell, MeasureFolder
 from streams.kpi.dedup import DedupMemory
-from streams.kpi.measures import (
-    SLOT,
-    Contribution,
-    MeasureFolder,
-    Measures,
-    add_items,
-    new_cell,
-)
+from streams.kpi.measures import Measures
 from streams.kpi.replies import Sample, TicketMemory
 from streams.kpi.windows import HOUR, WindowClock
 
@@ -45,10 +47,6 @@ _LABELS: dict[type, tuple[bool, bool]] = {
 }
 """Event type -> (carries a queue, carries an agent): attribute look-ups without getattr."""
 
-_SAMPLE_SLOTS = {
-    kind: (SLOT[f"{kind}_n"], SLOT[f"{kind}_cal"], SLOT[f"{kind}_bus"]) for kind in ("fr", "nr")
-}
-"""Reply sample kind -> its (count, calendar seconds, business seconds) slots."""
 # (hour window start, team, channel, queue, agent): the finest cell an event counts in.
 HourKey = tuple[int, str, str, str | None, str | None]
 NEG_INF = float("-inf")
@@ -111,11 +109,10 @@ class PartitionState:
         harmless.
         """
         result = BatchResult()
-        hours = result.cells
+        hours: dict[HourKey, Cell] = {}
         accepted: dict[str, int] = {}
         grace = self._settings.grace_seconds
         clock = self._clock
-        folder = self._folder
         decoder = self._decoder
         seen = self.seen
         for offset, raw in records:
@@ -174,8 +171,8 @@ class PartitionState:
             key: HourKey = (hour, event.team, event.channel, queue, agent)
             cell = hours.get(key)
             if cell is None:
-                cell = hours[key] = new_cell()
-            folder.add(event, ts, cell)
+                cell = hours[key] = Cell()
+            self._add(event, kind, ts, cell)
             if kind is ContactAnswered or kind is ContactAbandoned:
                 waited: ContactAnswered | ContactAbandoned = event  # type: ignore[assignment]
                 scope = (event.team, waited.queue)
@@ -185,15 +182,45 @@ class PartitionState:
                 waits.append(waited.wait_seconds)
         if accepted:
             result.accepted.update(accepted)
+        cells = result.cells
+        for key, cell in hours.items():
+            cells[key] = cell.to_array()
         self._expire(result)
         return result
+
+    def _add(self, event: AnyEvent, kind: type, ts: float, cell: Cell) -> None:
+        """Add an event that has a cell (no certification or shift) to it."""
+        folder = self._folder
+        if kind is ContactOffered:
+            folder.offered(cell)
+        elif kind is ContactAnswered:
+            folder.answered(event, cell)  # type: ignore[arg-type]
+        elif kind is ContactCompleted:
+            folder.completed(event, cell)  # type: ignore[arg-type]
+        elif kind is TicketCreated or kind is TicketReplied:
+            folder.ticket_event(cell)
+        elif kind is ContactAbandoned:
+            folder.abandoned(event, cell)  # type: ignore[arg-type]
+        elif kind is TicketSolved:
+            solved: TicketSolved = event  # type: ignore[assignment]
+            folder.solved(event.team, epoch(solved.created_at), ts, cell)
+        elif kind is SurveyCsat:
+            folder.csat(event, cell)  # type: ignore[arg-type]
+        elif kind is SurveyNps:
+            folder.nps(event, cell)  # type: ignore[arg-type]
+        elif kind is TicketReopened:
+            folder.reopened(cell)
+        elif kind is QaEvaluated:
+            folder.qa(event, cell)  # type: ignore[arg-type]
+        else:
+            raise TypeError(f"no cell for {kind.__name__}")
 
     def _reply(
         self,
         event: TicketReplied,
         ts: float,
         result: BatchResult,
-        hours: dict[HourKey, Measures],
+        hours: dict[HourKey, Cell],
     ) -> None:
         if not event.public:
             return
@@ -211,19 +238,20 @@ class PartitionState:
         )
         added, gone = memory.add(message, self.watermark)
         result.tickets[event.ticket_id] = memory
-        for sample, sign in [(s, 1.0) for s in added] + [(s, -1.0) for s in gone]:
-            self._sample(sample, sign, hours)
+        for sample in added:
+            self._sample(sample, 1.0, hours)
+        for sample in gone:
+            self._sample(sample, -1.0, hours)
 
-    def _sample(self, sample: Sample, sign: float, hours: dict[HourKey, Measures]) -> None:
+    def _sample(self, sample: Sample, sign: float, hours: dict[HourKey, Cell]) -> None:
         calendar_seconds = sample.at - sample.start
         business = self._calendar(sample.team).business_seconds(sample.start, sample.at)
         hour = self._clock.starts(sample.at)[HOUR]
-        count, calendar, business_slot = _SAMPLE_SLOTS[sample.kind]
-        _add(
-            hours,
-            (hour, sample.team, sample.channel, None, sample.agent),
-            [(count, sign), (calendar, sign * calendar_seconds), (business_slot, sign * business)],
-        )
+        key: HourKey = (hour, sample.team, sample.channel, None, sample.agent)
+        cell = hours.get(key)
+        if cell is None:
+            cell = hours[key] = Cell()
+        cell.reply_sample(sample.kind == "fr", sign, calendar_seconds, business)
 
     def _expire(self, result: BatchResult) -> None:
         self.seen.expire(self.watermark)
@@ -258,14 +286,3 @@ class PartitionState:
     def restored(self) -> None:
         """Drop what the restored checkpoints kept past the horizons."""
         self._expire(BatchResult())
-
-
-def _add(
-    hours: dict[HourKey, Measures],
-    key: HourKey,
-    contributions: Contribution,
-) -> None:
-    cell = hours.get(key)
-    if cell is None:
-        cell = hours[key] = new_cell()
-    add_items(cell, contributions)
