@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 
 # The engine is compiled with mypyc at install (setup.py): a change to one of its
 # sources reinstalls, which rebuilds it (CCKPI_COMPILE=0 installs it interpreted).
-COMPILED_SOURCES := $(wildcard streams/kpi/*.py) streams/events/decode.py
+COMPILED_SOURCES := $(wildcard streams/kpi/*.py) streams/events/decode.py streams/events/instant.py
 
 $(STAMP): pyproject.toml setup.py $(COMPILED_SOURCES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -26,6 +26,7 @@ COMPILED = [
     "streams/kpi/replies.py",
     "streams/kpi/windows.py",
     "streams/events/decode.py",
+    "streams/events/instant.py",
 ]
 """The engine (fold, measures, merge, replies, windows) and the decoder."""
 

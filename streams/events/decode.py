@@ -11,7 +11,15 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from streams.events.models import TOPIC_EVENTS, AgentShift, AnyEvent, TicketTimed
+from streams.events.instant import epoch as epoch  # the fold and sources import it here
+from streams.events.models import (
+    TOPIC_EVENTS,
+    AgentShift,
+    AnyEvent,
+    TicketReopened,
+    TicketReplied,
+    TicketSolved,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,16 +80,9 @@ the watermark)."""
 
 Decoded = tuple[AnyEvent, float]
 """A valid event and its ``occurred_at`` in epoch seconds."""
-
-
-def epoch(text: str) -> float:
-    """Epoch seconds of a timestamp the models' RFC 3339 pattern accepted.
-
-    Raises ValueError when it names no real instant (30 February, second 60, offset
-    beyond 24 h) and OverflowError when it lies outside what datetime can represent.
-    """
-    # RFC 3339 allows a lower-case t and z, which fromisoformat does not.
-    return datetime.fromisoformat(text.upper()).timestamp()
+Timed = tuple[AnyEvent, float, float]
+"""A valid event, its ``occurred_at`` and its ticket's ``created_at`` (a ticket event's;
+``occurred_at`` again for others) in epoch seconds."""
 
 
 def raw_text(raw: bytes) -> str:
@@ -156,22 +157,25 @@ def _instant(field: str, text: str) -> float | DeadLetter:
     return seconds
 
 
-def _timed(event: AnyEvent) -> Decoded | DeadLetter:
-    """The event with its time, once its timestamps are real instants in order."""
+def _timed(event: AnyEvent) -> Timed | DeadLetter:
+    """The event with its times, once its timestamps are real instants in order."""
     at = _instant("occurred_at", event.occurred_at)
     if isinstance(at, DeadLetter):
         return at
-    if isinstance(event, TicketTimed):
-        created = _instant("created_at", event.created_at)
+    # Exact types: the models are ABCs, and isinstance on one is a slow call.
+    kind = type(event)
+    if kind is TicketReplied or kind is TicketSolved or kind is TicketReopened:
+        created = _instant("created_at", event.created_at)  # type: ignore[union-attr]
         if isinstance(created, DeadLetter):
             return created
         if at < created:
             return DeadLetter("out_of_range", "occurred_at: before created_at")
-    elif isinstance(event, AgentShift):
-        refused = _shift_refused(event)
+        return event, at, created
+    if kind is AgentShift:
+        refused = _shift_refused(event)  # type: ignore[arg-type]
         if refused is not None:
             return refused
-    return event, at
+    return event, at, at
 
 
 MAX_SHIFT_SECONDS = 7 * 86400
@@ -203,6 +207,15 @@ class Decoder:
         self._max_bytes = max_bytes
 
     def decode(self, raw: bytes | None) -> Decoded | DeadLetter:
+        timed = self.decode_timed(raw)
+        if isinstance(timed, DeadLetter):
+            return timed
+        event, at, _created = timed
+        return event, at
+
+    def decode_timed(self, raw: bytes | None) -> Timed | DeadLetter:
+        """:meth:`decode`, with the ticket's creation time of a ticket event (the fold
+        needs it, and would parse it again)."""
         if raw is None:
             return DeadLetter("not_json", "empty message (tombstone)")
         if len(raw) > self._max_bytes:

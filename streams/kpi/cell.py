@@ -47,6 +47,18 @@ QA_SUM: Final = 31
 _MAX_QUEUES: Final = 4096
 
 
+def exact_round(value: float) -> int:
+    """``round(value)`` of a finite float (half to even), computed in place: mypyc calls
+    the builtin through a look-up in ``builtins`` and a boxed float."""
+    whole = int(value)
+    rest = value - whole  # exact: trunc(value) and value share their leading bits
+    if rest > 0.5 or (rest == 0.5 and whole & 1):
+        return whole + 1
+    if rest < -0.5 or (rest == -0.5 and whole & 1):
+        return whole - 1
+    return whole
+
+
 @final
 class Cell:
     """Additive measures in millionths, the max wait as its ``max_key`` (and as a float,
@@ -139,9 +151,9 @@ class Cell:
 
     def reply_sample(self, first: bool, sign: float, calendar: float, business: float) -> None:
         """A first-reply (``first``) or next-reply sample, ``sign`` -1.0 to retract it."""
-        count = round(sign * SCALE)
-        calendar_micros = round(sign * calendar * SCALE)
-        business_micros = round(sign * business * SCALE)
+        count = exact_round(sign * SCALE)
+        calendar_micros = exact_round(sign * calendar * SCALE)
+        business_micros = exact_round(sign * business * SCALE)
         if first:
             self.reach(FR_BUS)
             self.fr_n += count
@@ -227,7 +239,7 @@ class MeasureFolder:
         cell.answered += SCALE
         if wait <= self._threshold(self._service_level, event.queue, False):
             cell.answered_sl += SCALE
-        cell.asa_sum += round(wait * SCALE)
+        cell.asa_sum += exact_round(wait * SCALE)
         cell.wait_n += SCALE
         cell.raise_max(wait)
 
@@ -253,7 +265,7 @@ class MeasureFolder:
         cell.reach(HANDLE_SUM if resolved is None else RESOLVED)
         cell.c_events += SCALE
         cell.completed += SCALE
-        cell.handle_sum += round(handle * SCALE)
+        cell.handle_sum += exact_round(handle * SCALE)
         if resolved is not None:
             cell.resolved_known += SCALE
             if resolved:
@@ -268,8 +280,8 @@ class MeasureFolder:
         cell.reach(RES_BUS)
         cell.t_events += SCALE
         cell.solved += SCALE
-        cell.res_cal += round((ts - created) * SCALE)
-        cell.res_bus += round(business * SCALE)
+        cell.res_cal += exact_round((ts - created) * SCALE)
+        cell.res_bus += exact_round(business * SCALE)
 
     def reopened(self, cell: Cell) -> None:
         cell.reach(REOPENED)
@@ -295,4 +307,4 @@ class MeasureFolder:
         score: float = event.score
         cell.reach(QA_SUM)
         cell.qa_n += SCALE
-        cell.qa_sum += round(score * SCALE)
+        cell.qa_sum += exact_round(score * SCALE)

@@ -119,11 +119,11 @@ class PartitionState:
             if self.next_offset is not None and offset < self.next_offset:
                 continue
             self.next_offset = offset + 1
-            decoded = decoder.decode(raw)
+            decoded = decoder.decode_timed(raw)
             if isinstance(decoded, DeadLetter):
                 result.dead_letters.append((offset, raw or b"", decoded))
                 continue
-            event, ts = decoded
+            event, ts, created = decoded
             event_id = event.event_id
             if event_id in seen:
                 result.duplicates += 1
@@ -159,7 +159,7 @@ class PartitionState:
             agent: str | None = None
             if kind is TicketReplied:
                 reply: TicketReplied = event  # type: ignore[assignment]
-                self._reply(reply, ts, result, hours)
+                self._reply(reply, ts, created, result, hours)
                 if reply.author == "agent":
                     agent = reply.agent
             else:
@@ -172,7 +172,7 @@ class PartitionState:
             cell = hours.get(key)
             if cell is None:
                 cell = hours[key] = Cell()
-            self._add(event, kind, ts, cell)
+            self._add(event, kind, ts, created, cell)
             if kind is ContactAnswered or kind is ContactAbandoned:
                 waited: ContactAnswered | ContactAbandoned = event  # type: ignore[assignment]
                 scope = (event.team, waited.queue)
@@ -188,8 +188,9 @@ class PartitionState:
         self._expire(result)
         return result
 
-    def _add(self, event: AnyEvent, kind: type, ts: float, cell: Cell) -> None:
-        """Add an event that has a cell (no certification or shift) to it."""
+    def _add(self, event: AnyEvent, kind: type, ts: float, created: float, cell: Cell) -> None:
+        """Add an event that has a cell (no certification or shift) to it; ``created``:
+        its ticket's creation (ticket events)."""
         folder = self._folder
         if kind is ContactOffered:
             folder.offered(cell)
@@ -202,8 +203,7 @@ class PartitionState:
         elif kind is ContactAbandoned:
             folder.abandoned(event, cell)  # type: ignore[arg-type]
         elif kind is TicketSolved:
-            solved: TicketSolved = event  # type: ignore[assignment]
-            folder.solved(event.team, epoch(solved.created_at), ts, cell)
+            folder.solved(event.team, created, ts, cell)
         elif kind is SurveyCsat:
             folder.csat(event, cell)  # type: ignore[arg-type]
         elif kind is SurveyNps:
@@ -219,6 +219,7 @@ class PartitionState:
         self,
         event: TicketReplied,
         ts: float,
+        created: float,
         result: BatchResult,
         hours: dict[HourKey, Cell],
     ) -> None:
@@ -234,7 +235,7 @@ class PartitionState:
             event.agent,
             event.team,
             event.channel,
-            epoch(event.created_at),
+            created,
         )
         added, gone = memory.add(message, self.watermark)
         result.tickets[event.ticket_id] = memory

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streams.kpi import cell as cell_module
-from streams.kpi.cell import Cell
+from streams.kpi.cell import Cell, exact_round
 from streams.kpi.measures import ABSENT, NAMES, SCALE, SLOT, WAIT_MAX, max_key, new_cell, reach
 
 
@@ -70,3 +70,13 @@ def test_max_and_reply_samples_as_the_slotwise_reference(steps: list[object]) ->
             reach(want, SLOT[f"{kind}_bus"])
             want[SLOT[f"{kind}_bus"]] += round(sign * business * SCALE)
     assert cell.to_array() == want
+
+
+@given(
+    st.floats(allow_nan=False, allow_infinity=False)
+    | st.integers(-(2**60), 2**60).map(lambda n: n / 2)
+    | st.integers(-(2**20), 2**20).map(lambda n: n / 2 * SCALE)
+)
+def test_exact_round_is_round(value: float) -> None:
+    assert exact_round(value) == round(value)
+    assert exact_round(-value) == round(-value)
