@@ -10,32 +10,56 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, final
 
 # A public message: (occurred_at, event_id, is_agent, agent, team, channel, created_at)
 Message = tuple[float, str, bool, str | None, str, str, float]
 
 
-@dataclass(frozen=True, slots=True)
+@final
 class Sample:
-    """One reply measurement, counted in the window and scope of the reply that gave it."""
+    """One reply measurement, counted in the window and scope of the reply that gave it.
 
-    kind: str  # "fr" (first reply) or "nr" (next reply)
-    at: float
-    start: float
-    team: str
-    channel: str
-    agent: str | None
+    Plain compiled classes here, not dataclasses: a dataclass's generated ``__init__``
+    stays an interpreted function, and these are built for every public reply."""
+
+    __slots__ = ("agent", "at", "channel", "kind", "start", "team")
+
+    def __init__(
+        self, kind: str, at: float, start: float, team: str, channel: str, agent: str | None
+    ) -> None:
+        self.kind = kind  # "fr" (first reply) or "nr" (next reply)
+        self.at = at
+        self.start = start
+        self.team = team
+        self.channel = channel
+        self.agent = agent
+
+    def _fields(self) -> tuple[str, float, float, str, str, str | None]:
+        return (self.kind, self.at, self.start, self.team, self.channel, self.agent)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sample) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return "Sample(kind={!r}, at={!r}, start={!r}, team={!r}, channel={!r}, agent={!r})".format(
+            *self._fields()
+        )
 
 
-@dataclass(slots=True)
+@final
 class Walker:
     """Where a walk over a ticket's messages stands: first reply given yet, and since
     when the customer has been waiting for the next one (None: not waiting)."""
 
-    first_done: bool = False
-    wait_start: float | None = None
+    __slots__ = ("first_done", "wait_start")
+
+    def __init__(self) -> None:
+        self.first_done = False
+        self.wait_start: float | None = None
 
     def step(self, message: Message) -> Sample | None:
         """Take the next public message in time order; the sample it gives, if any."""
@@ -54,13 +78,19 @@ class Walker:
         return sample
 
 
-@dataclass(slots=True)
+@final
 class TicketMemory:
-    messages: list[Message] = field(default_factory=list)
-    samples: list[Sample] = field(default_factory=list)
-    last_seen: float = 0.0
-    walker: Walker = field(default_factory=Walker)
-    """The walk's state after the last message (derived; not checkpointed)."""
+    """A ticket's public messages in time order, the samples they give and when the
+    ticket was last seen (in watermark time); the walk's state after the last message
+    is derived, not checkpointed."""
+
+    __slots__ = ("last_seen", "messages", "samples", "walker")
+
+    def __init__(self, messages: list[Message] | None = None, last_seen: float = 0.0) -> None:
+        self.messages: list[Message] = [] if messages is None else messages
+        self.samples: list[Sample] = []
+        self.last_seen = last_seen
+        self.walker = Walker()
 
     def add(self, message: Message, watermark: float) -> tuple[list[Sample], list[Sample]]:
         """Insert a public message; return (new samples, retracted samples)."""
