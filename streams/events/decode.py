@@ -12,14 +12,8 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from streams.events.instant import epoch as epoch  # the fold and sources import it here
-from streams.events.models import (
-    TOPIC_EVENTS,
-    AgentShift,
-    AnyEvent,
-    TicketReopened,
-    TicketReplied,
-    TicketSolved,
-)
+from streams.events.models import TOPIC_EVENTS, AnyEvent
+from streams.events.records import Record, record_adapter
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +74,9 @@ the watermark)."""
 
 Decoded = tuple[AnyEvent, float]
 """A valid event and its ``occurred_at`` in epoch seconds."""
-Timed = tuple[AnyEvent, float, float]
-"""A valid event, its ``occurred_at`` and its ticket's ``created_at`` (a ticket event's;
-``occurred_at`` again for others) in epoch seconds."""
+Timed = tuple[Record, float, float]
+"""A valid event as a dict, its ``occurred_at`` and its ticket's ``created_at`` (a ticket
+event's; ``occurred_at`` again for others) in epoch seconds."""
 
 
 def raw_text(raw: bytes) -> str:
@@ -157,36 +151,40 @@ def _instant(field: str, text: str) -> float | DeadLetter:
     return seconds
 
 
-def _timed(event: AnyEvent) -> Timed | DeadLetter:
+_TOMBSTONE = DeadLetter("not_json", "empty message (tombstone)")
+_TICKET_TIMED = frozenset({"ticket.replied", "ticket.solved", "ticket.reopened"})
+"""Ticket events that restate their ticket's creation (``created_at``)."""
+
+
+def _timed(record: Record) -> Timed | DeadLetter:
     """The event with its times, once its timestamps are real instants in order."""
-    at = _instant("occurred_at", event.occurred_at)
+    at = _instant("occurred_at", record["occurred_at"])
     if isinstance(at, DeadLetter):
         return at
-    # Exact types: the models are ABCs, and isinstance on one is a slow call.
-    kind = type(event)
-    if kind is TicketReplied or kind is TicketSolved or kind is TicketReopened:
-        created = _instant("created_at", event.created_at)  # type: ignore[union-attr]
+    kind: str = record["type"]
+    if kind in _TICKET_TIMED:
+        created = _instant("created_at", record["created_at"])
         if isinstance(created, DeadLetter):
             return created
         if at < created:
             return DeadLetter("out_of_range", "occurred_at: before created_at")
-        return event, at, created
-    if kind is AgentShift:
-        refused = _shift_refused(event)  # type: ignore[arg-type]
+        return record, at, created
+    if kind == "agent.shift":
+        refused = _shift_refused(record["start"], record["end"])
         if refused is not None:
             return refused
-    return event, at, at
+    return record, at, at
 
 
 MAX_SHIFT_SECONDS = 7 * 86400
 """A longer ``agent.shift`` is refused: no one is staffed for a week on end."""
 
 
-def _shift_refused(event: AgentShift) -> DeadLetter | None:
-    start = _instant("start", event.start)
+def _shift_refused(start_text: str, end_text: str) -> DeadLetter | None:
+    start = _instant("start", start_text)
     if isinstance(start, DeadLetter):
         return start
-    end = _instant("end", event.end)
+    end = _instant("end", end_text)
     if isinstance(end, DeadLetter):
         return end
     if end <= start:
@@ -200,34 +198,59 @@ class Decoder:
     """Validates the messages of one contract topic: the shape in pydantic's Rust core
     (the models), then the timestamps as instants (:func:`epoch`)."""
 
-    __slots__ = ("_adapter", "_max_bytes")
+    __slots__ = ("_adapter", "_max_bytes", "_records")
 
     def __init__(self, topic: str, max_bytes: int) -> None:
         self._adapter: TypeAdapter[AnyEvent] = TypeAdapter(TOPIC_EVENTS[topic])  # type: ignore[arg-type]
+        self._records = record_adapter(topic)
         self._max_bytes = max_bytes
 
     def decode(self, raw: bytes | None) -> Decoded | DeadLetter:
-        timed = self.decode_timed(raw)
+        """The event as its model, with its ``occurred_at`` in epoch seconds."""
+        if raw is None:
+            return _TOMBSTONE
+        refused = self._unreadable(raw)
+        if refused is not None:
+            return refused
+        event = self._model(raw)
+        if isinstance(event, DeadLetter):
+            return event
+        timed = _timed(event.__dict__)
         if isinstance(timed, DeadLetter):
             return timed
-        event, at, _created = timed
-        return event, at
+        return event, timed[1]
 
     def decode_timed(self, raw: bytes | None) -> Timed | DeadLetter:
-        """:meth:`decode`, with the ticket's creation time of a ticket event (the fold
-        needs it, and would parse it again)."""
+        """For the fold: the event as a dict (:mod:`streams.events.records`), with its
+        ``occurred_at`` and its ticket's ``created_at`` in epoch seconds."""
         if raw is None:
-            return DeadLetter("not_json", "empty message (tombstone)")
+            return _TOMBSTONE
+        refused = self._unreadable(raw)
+        if refused is not None:
+            return refused
+        try:
+            record = self._records.validate_json(raw)
+        except ValidationError:
+            # The models name the reason (and decide: they are the contract).
+            event = self._model(raw)
+            if isinstance(event, DeadLetter):
+                return event
+            record = dict(event.__dict__)
+        return _timed(record)
+
+    def _unreadable(self, raw: bytes) -> DeadLetter | None:
         if len(raw) > self._max_bytes:
             return DeadLetter("oversize", f"{len(raw)} bytes > {self._max_bytes}")
         # pydantic's parser accepts NaN and Infinity (in a field it then ignores, too).
         # Looking for the bytes N and I first (memchr) is 20x cheaper than for the words.
         if (_N in raw or _I in raw) and _nan_or_infinity(raw):
             return DeadLetter("not_json", "NaN and Infinity are not JSON (RFC 8259)")
+        return None
+
+    def _model(self, raw: bytes) -> AnyEvent | DeadLetter:
         try:
-            event = self._adapter.validate_json(raw)
+            return self._adapter.validate_json(raw)
         except ValidationError as exc:
             # The input is read for the reason only; details never repeat it.
             first = exc.errors(include_url=False)[0]
             return DeadLetter(_reason(first, raw), _detail(first))
-        return _timed(event)

@@ -18,14 +18,7 @@ from collections.abc import Callable
 from typing import Final, final
 
 from streams.config import AppConfig
-from streams.events.models import (
-    ContactAbandoned,
-    ContactAnswered,
-    ContactCompleted,
-    QaEvaluated,
-    SurveyCsat,
-    SurveyNps,
-)
+from streams.events.records import Record
 from streams.kpi.business_hours import BusinessCalendar
 from streams.kpi.measures import ABSENT, SCALE, Measures, max_key
 
@@ -232,25 +225,25 @@ class MeasureFolder:
         cell.c_events += SCALE
         cell.offered += SCALE
 
-    def answered(self, event: ContactAnswered, cell: Cell) -> None:
-        wait: float = event.wait_seconds
+    def answered(self, event: Record, cell: Cell) -> None:
+        wait: float = event["wait_seconds"]
         cell.reach(WAIT_MAX)
         cell.c_events += SCALE
         cell.answered += SCALE
-        if wait <= self._threshold(self._service_level, event.queue, False):
+        if wait <= self._threshold(self._service_level, event["queue"], False):
             cell.answered_sl += SCALE
         cell.asa_sum += exact_round(wait * SCALE)
         cell.wait_n += SCALE
         cell.raise_max(wait)
 
-    def abandoned(self, event: ContactAbandoned, cell: Cell) -> None:
-        wait: float = event.wait_seconds
-        reason = event.reason
+    def abandoned(self, event: Record, cell: Cell) -> None:
+        wait: float = event["wait_seconds"]
+        reason: str | None = event.get("reason")
         cell.c_events += SCALE
         if reason is not None and reason != "hangup":
             cell.reach(EXITED)
             cell.exited += SCALE
-        elif wait < self._threshold(self._short_abandon, event.queue, True):
+        elif wait < self._threshold(self._short_abandon, event["queue"], True):
             cell.reach(SHORT_ABANDONS)
             cell.short_abandons += SCALE
         else:
@@ -259,9 +252,12 @@ class MeasureFolder:
         cell.wait_n += SCALE
         cell.raise_max(wait)
 
-    def completed(self, event: ContactCompleted, cell: Cell) -> None:
-        handle: float = event.talk_seconds + (event.hold_seconds or 0) + (event.wrap_seconds or 0)
-        resolved = event.resolved
+    def completed(self, event: Record, cell: Cell) -> None:
+        talk: float = event["talk_seconds"]
+        hold: float | None = event.get("hold_seconds")
+        wrap: float | None = event.get("wrap_seconds")
+        handle = talk + (hold or 0) + (wrap or 0)
+        resolved: bool | None = event.get("resolved")
         cell.reach(HANDLE_SUM if resolved is None else RESOLVED)
         cell.c_events += SCALE
         cell.completed += SCALE
@@ -288,8 +284,8 @@ class MeasureFolder:
         cell.t_events += SCALE
         cell.reopened += SCALE
 
-    def nps(self, event: SurveyNps, cell: Cell) -> None:
-        score: int = event.score
+    def nps(self, event: Record, cell: Cell) -> None:
+        score: int = event["score"]
         cell.reach(NPS_DET)
         cell.nps_n += SCALE
         if score >= 9:
@@ -297,14 +293,15 @@ class MeasureFolder:
         elif score <= 6:
             cell.nps_det += SCALE
 
-    def csat(self, event: SurveyCsat, cell: Cell) -> None:
+    def csat(self, event: Record, cell: Cell) -> None:
+        score: int = event["score"]
         cell.reach(CSAT_SAT)
         cell.csat_n += SCALE
-        if event.score >= 4:
+        if score >= 4:
             cell.csat_sat += SCALE
 
-    def qa(self, event: QaEvaluated, cell: Cell) -> None:
-        score: float = event.score
+    def qa(self, event: Record, cell: Cell) -> None:
+        score: float = event["score"]
         cell.reach(QA_SUM)
         cell.qa_n += SCALE
         cell.qa_sum += exact_round(score * SCALE)

@@ -10,30 +10,14 @@ checkpoint. Nothing here knows about Kafka or Faust.
 
 from __future__ import annotations
 
-import typing
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from streams.config import AppConfig
 from streams.events.decode import DeadLetter, Decoder, epoch
-from streams.events.models import (
-    AgentCertified,
-    AgentShift,
-    AnyEvent,
-    ContactAbandoned,
-    ContactAnswered,
-    ContactCompleted,
-    ContactOffered,
-    QaEvaluated,
-    SurveyCsat,
-    SurveyNps,
-    TicketCreated,
-    TicketReopened,
-    TicketReplied,
-    TicketSolved,
-)
+from streams.events.records import Record
 from streams.kpi.business_hours import BusinessCalendar
 from streams.kpi.cell import Cell, MeasureFolder
 from streams.kpi.dedup import DedupMemory
@@ -41,12 +25,35 @@ from streams.kpi.measures import Measures
 from streams.kpi.replies import Sample, TicketMemory
 from streams.kpi.windows import HOUR, WindowClock
 
-_LABELS: dict[type, tuple[bool, bool]] = {
-    model: ("queue" in model.model_fields, "agent" in model.model_fields)
-    for model in typing.get_args(AnyEvent)
+_OFFERED: Final = 0
+_ANSWERED: Final = 1
+_ABANDONED: Final = 2
+_COMPLETED: Final = 3
+_CREATED: Final = 4
+_REPLIED: Final = 5
+_SOLVED: Final = 6
+_REOPENED: Final = 7
+_NPS: Final = 8
+_CSAT: Final = 9
+_QA: Final = 10
+_CERTIFIED: Final = 11
+_SHIFT: Final = 12
+_KINDS: dict[str, int] = {
+    "contact.offered": _OFFERED,
+    "contact.answered": _ANSWERED,
+    "contact.abandoned": _ABANDONED,
+    "contact.completed": _COMPLETED,
+    "ticket.created": _CREATED,
+    "ticket.replied": _REPLIED,
+    "ticket.solved": _SOLVED,
+    "ticket.reopened": _REOPENED,
+    "survey.nps": _NPS,
+    "survey.csat": _CSAT,
+    "qa.evaluated": _QA,
+    "agent.certified": _CERTIFIED,
+    "agent.shift": _SHIFT,
 }
-"""Event type -> (carries a queue, carries an agent): attribute look-ups without getattr."""
-
+"""Event type -> a small number the fold branches on (every type of the contract)."""
 # (hour window start, team, channel, queue, agent): the finest cell an event counts in.
 HourKey = tuple[int, str, str, str | None, str | None]
 NEG_INF = float("-inf")
@@ -124,7 +131,7 @@ class PartitionState:
                 result.dead_letters.append((offset, raw or b"", decoded))
                 continue
             event, ts, created = decoded
-            event_id = event.event_id
+            event_id: str = event["event_id"]
             if event_id in seen:
                 result.duplicates += 1
                 continue
@@ -139,47 +146,38 @@ class PartitionState:
                 seen.expire(ts)
             seen.remember(event_id, self.watermark)
             result.new_ids.append((event_id, self.watermark))
-            event_type = event.type
+            event_type: str = event["type"]
             accepted[event_type] = accepted.get(event_type, 0) + 1
-            # Exact types, not isinstance: pydantic's model classes are ABCs, and an
-            # ABC's __instancecheck__ costs more than folding the event.
-            kind = type(event)
-            if kind is AgentCertified:
-                certified: AgentCertified = event  # type: ignore[assignment]
-                expires = ts + certified.valid_days * 86400.0
-                certification = (event.team, certified.agent, certified.certification, expires)
+            kind = _KINDS[event_type]
+            team: str = event["team"]
+            if kind == _CERTIFIED:
+                expires = ts + event["valid_days"] * 86400.0
+                certification = (team, event["agent"], event["certification"], expires)
                 result.certifications.append(certification)
                 continue
-            if kind is AgentShift:
-                shift_event: AgentShift = event  # type: ignore[assignment]
-                start, end = epoch(shift_event.start), epoch(shift_event.end)
-                result.shifts.append((event.team, shift_event.agent, start, end))
+            if kind == _SHIFT:
+                start, end = epoch(event["start"]), epoch(event["end"])
+                result.shifts.append((team, event["agent"], start, end))
                 continue
-            queue: str | None = None
-            agent: str | None = None
-            if kind is TicketReplied:
-                reply: TicketReplied = event  # type: ignore[assignment]
-                self._reply(reply, ts, created, result, hours)
-                if reply.author == "agent":
-                    agent = reply.agent
-            else:
-                has_queue, has_agent = _LABELS[kind]
-                if has_queue:
-                    queue = event.queue  # type: ignore[union-attr]
-                if has_agent:
-                    agent = event.agent  # type: ignore[union-attr]
-            key: HourKey = (hour, event.team, event.channel, queue, agent)
+            # Validation dropped every key the event type does not have: a queue and
+            # an agent are read where the type has them (and agent replies only).
+            queue: str | None = event.get("queue")
+            agent: str | None = event.get("agent")
+            if kind == _REPLIED:
+                self._reply(event, ts, created, result, hours)
+                if event["author"] != "agent":
+                    agent = None
+            key: HourKey = (hour, team, event["channel"], queue, agent)
             cell = hours.get(key)
             if cell is None:
                 cell = hours[key] = Cell()
             self._add(event, kind, ts, created, cell)
-            if kind is ContactAnswered or kind is ContactAbandoned:
-                waited: ContactAnswered | ContactAbandoned = event  # type: ignore[assignment]
-                scope = (event.team, waited.queue)
+            if kind in (_ANSWERED, _ABANDONED):
+                scope = (team, event["queue"])
                 waits = result.waits.get(scope)
                 if waits is None:
                     waits = result.waits[scope] = []
-                waits.append(waited.wait_seconds)
+                waits.append(event["wait_seconds"])
         if accepted:
             result.accepted.update(accepted)
         cells = result.cells
@@ -188,57 +186,56 @@ class PartitionState:
         self._expire(result)
         return result
 
-    def _add(self, event: AnyEvent, kind: type, ts: float, created: float, cell: Cell) -> None:
+    def _add(self, event: Record, kind: int, ts: float, created: float, cell: Cell) -> None:
         """Add an event that has a cell (no certification or shift) to it; ``created``:
         its ticket's creation (ticket events)."""
         folder = self._folder
-        if kind is ContactOffered:
+        if kind == _OFFERED:
             folder.offered(cell)
-        elif kind is ContactAnswered:
-            folder.answered(event, cell)  # type: ignore[arg-type]
-        elif kind is ContactCompleted:
-            folder.completed(event, cell)  # type: ignore[arg-type]
-        elif kind is TicketCreated or kind is TicketReplied:
+        elif kind == _ANSWERED:
+            folder.answered(event, cell)
+        elif kind == _COMPLETED:
+            folder.completed(event, cell)
+        elif kind in (_CREATED, _REPLIED):
             folder.ticket_event(cell)
-        elif kind is ContactAbandoned:
-            folder.abandoned(event, cell)  # type: ignore[arg-type]
-        elif kind is TicketSolved:
-            folder.solved(event.team, created, ts, cell)
-        elif kind is SurveyCsat:
-            folder.csat(event, cell)  # type: ignore[arg-type]
-        elif kind is SurveyNps:
-            folder.nps(event, cell)  # type: ignore[arg-type]
-        elif kind is TicketReopened:
+        elif kind == _ABANDONED:
+            folder.abandoned(event, cell)
+        elif kind == _SOLVED:
+            folder.solved(event["team"], created, ts, cell)
+        elif kind == _CSAT:
+            folder.csat(event, cell)
+        elif kind == _NPS:
+            folder.nps(event, cell)
+        elif kind == _REOPENED:
             folder.reopened(cell)
-        elif kind is QaEvaluated:
-            folder.qa(event, cell)  # type: ignore[arg-type]
         else:
-            raise TypeError(f"no cell for {kind.__name__}")
+            folder.qa(event, cell)
 
     def _reply(
         self,
-        event: TicketReplied,
+        event: Record,
         ts: float,
         created: float,
         result: BatchResult,
         hours: dict[HourKey, Cell],
     ) -> None:
-        if not event.public:
+        if not event["public"]:
             return
-        memory = self.tickets.get(event.ticket_id)
+        ticket_id: str = event["ticket_id"]
+        memory = self.tickets.get(ticket_id)
         if memory is None:
-            memory = self.tickets[event.ticket_id] = TicketMemory()
+            memory = self.tickets[ticket_id] = TicketMemory()
         message = (
             ts,
-            event.event_id,
-            event.author == "agent",
-            event.agent,
-            event.team,
-            event.channel,
+            event["event_id"],
+            event["author"] == "agent",
+            event.get("agent"),
+            event["team"],
+            event["channel"],
             created,
         )
         added, gone = memory.add(message, self.watermark)
-        result.tickets[event.ticket_id] = memory
+        result.tickets[ticket_id] = memory
         for sample in added:
             self._sample(sample, 1.0, hours)
         for sample in gone:
