@@ -5,7 +5,8 @@ by ``pip install``) and a second copy of the ``streams`` package whose compiled
 modules are loaded from their ``.py`` files (tests/unit/test_compiled.py). For
 each, CPU us/event of the decoder alone (the call the fold makes), of
 ``PartitionState.fold`` (decoding included) and of merging the partial records and
-deriving every KPI of every window. Runs alternate and the best of ``--repeat`` counts (the machine is shared).
+deriving every KPI of every window. Runs alternate and the best of ``--repeat``
+counts (the machine is shared).
 """
 
 from __future__ import annotations
