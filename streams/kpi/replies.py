@@ -94,8 +94,19 @@ class TicketMemory:
 
     def add(self, message: Message, watermark: float) -> tuple[list[Sample], list[Sample]]:
         """Insert a public message; return (new samples, retracted samples)."""
-        self.last_seen = max(self.last_seen, watermark, message[0])
-        at = bisect.bisect_left(self.messages, message[:2])
+        at_time = message[0]
+        last_seen = self.last_seen  # max(last_seen, watermark, at_time), in place
+        if watermark > last_seen:
+            last_seen = watermark
+        if at_time > last_seen:
+            last_seen = at_time
+        self.last_seen = last_seen
+        messages = self.messages
+        size = len(messages)
+        if size == 0 or _before(messages[size - 1], message):
+            at = size  # after the others (bisect would say so, more slowly)
+        else:
+            at = bisect.bisect_left(messages, message[:2])
         if at < len(self.messages) and self.messages[at][:2] == message[:2]:
             return [], []
         if at == len(self.messages):
@@ -123,6 +134,11 @@ class TicketMemory:
         memory = cls(messages=messages, last_seen=data[1])
         memory.samples, memory.walker = walk(memory.messages)
         return memory
+
+
+def _before(first: Message, second: Message) -> bool:
+    """``first[:2] < second[:2]``: (time, event id) order, without slicing."""
+    return first[0] < second[0] or (first[0] == second[0] and first[1] < second[1])
 
 
 def walk(messages: list[Message]) -> tuple[list[Sample], Walker]:
