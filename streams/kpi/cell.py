@@ -201,7 +201,7 @@ class MeasureFolder:
     """Adds a validated event to its cell (reply samples excluded): one method per
     event type writes its fields; counts add the constant :data:`SCALE`, only
     natural-unit values are rounded; a cell reaches the highest slot the event type
-    writes. The fold calls the method of the event's exact type."""
+    writes. The fold calls the method of the event's type, with the event as its dict."""
 
     def __init__(self, config: AppConfig, calendars: Callable[[str], BusinessCalendar]) -> None:
         self._config = config

@@ -24,16 +24,26 @@ class WindowClock:
         self.zone = ZoneInfo(timezone)
         self._cache: dict[int, tuple[int, int, int, int]] = {}
         self._hour_ends: dict[int, int] = {}
+        # The last answers (consecutive events mostly share their quarter hour), first
+        # those of the epoch's quarter hour: real ones, so no sentinel can be asked for.
+        self._last_bucket = 0
+        self._last_starts = self._compute(0)
+        self._last_hour = self._last_starts[HOUR]
+        self._last_hour_end = self._next_hour(self._last_hour)
 
     def starts(self, ts: float) -> tuple[int, int, int, int]:
         """Start epochs of the hour, day, week and month windows holding ``ts``."""
         bucket = int(ts // _QUARTER)
+        if bucket == self._last_bucket:
+            return self._last_starts
         found = self._cache.get(bucket)
         if found is None:
             found = self._compute(bucket * _QUARTER)
             if len(self._cache) > 100_000:
                 self._cache.clear()
             self._cache[bucket] = found
+        self._last_bucket = bucket
+        self._last_starts = found
         return found
 
     def _compute(self, ts: int) -> tuple[int, int, int, int]:
@@ -49,11 +59,15 @@ class WindowClock:
     def end(self, period: int, start: int) -> int:
         """End epoch (exclusive) of a window."""
         if period == HOUR:
+            if start == self._last_hour:
+                return self._last_hour_end
             found = self._hour_ends.get(start)
             if found is None:
                 if len(self._hour_ends) > 100_000:
                     self._hour_ends.clear()
                 found = self._hour_ends[start] = self._next_hour(start)
+            self._last_hour = start
+            self._last_hour_end = found
             return found
         day = datetime.fromtimestamp(start, self.zone).date()
         if period == DAY:
