@@ -298,7 +298,7 @@ def run_throughput(
         ]
     )
     rows.append(
-        ["( )", decode.name, fmt(decode.rate), fmt(decode.cpu_us, 1), "Decoder.decode only"]
+        ["( )", decode.name, fmt(decode.rate), fmt(decode.cpu_us, 1), "Decoder.decode_timed only"]
     )
     print()
     print(f"Throughput: {len(dataset):,} simulated events on 5 topics x 4 partitions, one broker")
@@ -357,7 +357,7 @@ def stage_breakdown(
     figures["rest"] = total - sum(known) if total is not None and known else None
     how = {
         "read": "(1r): raw aiokafka reading the same events, no parsing",
-        "decode": "Decoder.decode of the same events in-process (pydantic + timestamps)",
+        "decode": "Decoder.decode_timed of the same events in-process (pydantic + timestamps)",
         "fold": "worker: PartitionState.fold per batch, minus decode",
         "partials": "worker: encode_partial per batch",
         "merge": "worker: merging the partials read back",
