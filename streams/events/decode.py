@@ -6,7 +6,7 @@ import base64
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
@@ -67,8 +67,8 @@ _VALUE_ERRORS = {"literal_error", "enum"}
 _MAX_DETAIL = 300
 _NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?$")
 """A date-time that would match the models' pattern but for its missing offset."""
-EARLIEST = 0.0
-LATEST = datetime(3000, 1, 1, tzinfo=UTC).timestamp()
+EARLIEST: Final = 0.0
+LATEST: Final = datetime(3000, 1, 1, tzinfo=UTC).timestamp()
 """Event times are in [EARLIEST, LATEST): 1970..2999 (a year-9999 event would poison
 the watermark)."""
 
@@ -87,7 +87,8 @@ def raw_text(raw: bytes) -> str:
         return "base64:" + base64.b64encode(raw).decode("ascii")
 
 
-_N, _I = ord("N"), ord("I")
+_N: Final = ord("N")
+_I: Final = ord("I")
 
 
 def _nan_or_infinity(raw: bytes) -> bool:
@@ -151,8 +152,8 @@ def _instant(field: str, text: str) -> float | DeadLetter:
     return seconds
 
 
-_TOMBSTONE = DeadLetter("not_json", "empty message (tombstone)")
-_TICKET_TIMED = frozenset({"ticket.replied", "ticket.solved", "ticket.reopened"})
+_TOMBSTONE: Final = DeadLetter("not_json", "empty message (tombstone)")
+_TICKET_TIMED: Final = frozenset({"ticket.replied", "ticket.solved", "ticket.reopened"})
 """Ticket events that restate their ticket's creation (``created_at``)."""
 
 
@@ -176,7 +177,7 @@ def _timed(record: Record) -> Timed | DeadLetter:
     return record, at, at
 
 
-MAX_SHIFT_SECONDS = 7 * 86400
+MAX_SHIFT_SECONDS: Final = 7 * 86400
 """A longer ``agent.shift`` is refused: no one is staffed for a week on end."""
 
 

@@ -27,17 +27,18 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = ["BusinessCalendar"]
 
-_DAY = 86_400
+_DAY: Final = 86_400
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
-_EPOCH_WEEKDAY = dt.date(1970, 1, 1).weekday()
+_EPOCH_WEEKDAY: Final = dt.date(1970, 1, 1).weekday()
 _RANGE = re.compile(r"\s*(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})\s*")
-_MAX_CACHED_DAYS = 8_192
-_BLOCK_DAYS = 256
+_MAX_CACHED_DAYS: Final = 8_192
+_BLOCK_DAYS: Final = 256
 """Bounds memory for a long-running worker; a cleared cache only costs recomputation."""
 
 _Ranges = tuple[tuple[int, int], ...]

@@ -8,6 +8,7 @@ so the outcome never depends on how messages were batched.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Final
 
 
 class DedupMemory:
@@ -72,7 +73,7 @@ class DedupMemory:
         self._head = head
 
 
-_COMPACT = 1024
+_COMPACT: Final = 1024
 """Expired acceptances leave the lists once they are more than this many and more than a
 quarter of them (moving the rest costs at most 3 steps per acceptance, amortised, and
 holds expired ids at most a third as many as live ones)."""

@@ -38,7 +38,7 @@ _CSAT: Final = 9
 _QA: Final = 10
 _CERTIFIED: Final = 11
 _SHIFT: Final = 12
-_KINDS: dict[str, int] = {
+_KINDS: Final[dict[str, int]] = {
     "contact.offered": _OFFERED,
     "contact.answered": _ANSWERED,
     "contact.abandoned": _ABANDONED,
@@ -56,7 +56,7 @@ _KINDS: dict[str, int] = {
 """Event type -> a small number the fold branches on (every type of the contract)."""
 # (hour window start, team, channel, queue, agent): the finest cell an event counts in.
 HourKey = tuple[int, str, str, str | None, str | None]
-NEG_INF = float("-inf")
+NEG_INF: Final = float("-inf")
 
 
 @dataclass(frozen=True)

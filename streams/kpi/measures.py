@@ -63,7 +63,7 @@ NAMES: tuple[str, ...] = (
 )
 """Every measure, in slot order."""
 SLOT: dict[str, int] = {name: index for index, name in enumerate(NAMES)}
-WAIT_MAX = SLOT["wait_max"]
+WAIT_MAX: Final = SLOT["wait_max"]
 SCALE: Final = 1_000_000
 """Additive measures are stored as ``round(value * SCALE)``."""
 ABSENT: Final = -(2**63)
@@ -72,11 +72,11 @@ ABSENT: Final = -(2**63)
 Measures: TypeAlias = "array[int]"
 """One cell: ``array('q')``, slot ``SLOT[name]`` holds measure ``name``."""
 
-_EMPTY = array("q", [ABSENT if slot == WAIT_MAX else 0 for slot in range(len(NAMES))])
+_EMPTY: Final = array("q", [ABSENT if slot == WAIT_MAX else 0 for slot in range(len(NAMES))])
 _DOUBLE = struct.Struct("<d")
 _INT64 = struct.Struct("<q")
 _UINT64 = struct.Struct("<Q")
-_MAGNITUDE = 2**63 - 1
+_MAGNITUDE: Final = 2**63 - 1
 
 
 def max_key(value: float) -> int:

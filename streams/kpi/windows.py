@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import Final
 from zoneinfo import ZoneInfo
 
 PERIODS = ("hour", "day", "week", "month")
-HOUR, DAY, WEEK, MONTH = range(4)
-_QUARTER = 900
+HOUR: Final = 0
+DAY: Final = 1
+WEEK: Final = 2
+MONTH: Final = 3
+_QUARTER: Final = 900
 
 
 class WindowClock:
