@@ -196,8 +196,10 @@ def _shift_refused(start_text: str, end_text: str) -> DeadLetter | None:
 
 
 class Decoder:
-    """Validates the messages of one contract topic: the shape in pydantic's Rust core
-    (the models), then the timestamps as instants (:func:`epoch`)."""
+    """Validates the messages of one contract topic: the shape in pydantic's Rust core,
+    then the timestamps as instants (:func:`epoch`). :meth:`decode` gives the event as
+    its model; :meth:`decode_timed`, the fold's, as a dict (:mod:`streams.events.records`,
+    the same checks), and the models name the reason of whatever it refuses."""
 
     __slots__ = ("_adapter", "_max_bytes", "_records")
 
