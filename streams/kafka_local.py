@@ -226,7 +226,8 @@ class LocalKafka:
             f"{SCRAM}=[name={name},password={password}]"
             for name, password in {"broker": self._broker_password, **self.users}.items()
         ]
-        args = ["format", "-t", cluster_id(), "-c", str(config)]
+        # "=": an id may start with "-", which argparse would take for an option.
+        args = ["format", f"--cluster-id={cluster_id()}", "-c", str(config)]
         for entry in scram if self.users else []:
             args += ["--add-scram", entry]
         done = subprocess.run(  # noqa: S603 - our own arguments

@@ -25,6 +25,7 @@ from streams.kpi.catalogue import (
     team_average_name,
     to_team_name,
 )
+from streams.kpi.covered import CoveredOffsets
 from streams.kpi.derive import derive
 from streams.kpi.measures import Delta, Measures, delta_of, from_names, merge_delta
 from streams.kpi.shifts import ShiftBook
@@ -78,10 +79,9 @@ class Merger:
         self.certifications: dict[tuple[str, str, str], float] = {}
         self.shifts = ShiftBook()
         """Staffed intervals per agent (``agent.shift``), for targets' pace."""
-        self.applied: dict[str, int] = {}
-        """Per source, the input offset after the last batch merged: a partial written
-        twice (a producer retrying a send the broker had already appended) carries the
-        same offset and is merged once."""
+        self.covered = CoveredOffsets()
+        """The input offsets of the partials merged: a partial written twice (a producer
+        resending a record the broker had already appended) is merged once."""
         self._scopes: dict[Scope, Scope] = {}
         """One instance of each scope, so the cells of every window share their keys."""
         self._scopes_floor = 1024
@@ -89,17 +89,14 @@ class Merger:
     def apply(self, source: str, header: dict[str, Any]) -> bool:
         """Merge one stage-one batch record of ``source`` (``topic:partition``).
 
-        Returns False, merging nothing, for a repeat: a record whose ``next`` input
-        offset is not past the last merged one of its source. Stage one folds each
-        input offset once and writes its partials in offset order, so only a resent
-        record (or one with no new input) can carry such an offset. Records without
-        ``next`` (written before it existed, or by the history fold) always merge.
+        Returns False, merging nothing, for a repeat: a record whose ``input`` offsets
+        ``[first, next)`` were all merged already. Stage one folds each input offset
+        once, so only a resent copy covers offsets merged before. Records without
+        ``input`` (written before it existed, or by the history fold) always merge.
         """
-        next_offset = header.get("next")
-        if next_offset is not None:
-            if next_offset <= self.applied.get(source, -1):
-                return False
-            self.applied[source] = next_offset
+        span = header.get("input")
+        if span is not None and not self.covered.add(source, span[0], span[1]):
+            return False
         watermark = header["watermark"]
         if watermark is not None:
             if source in self.watermarks:
@@ -133,7 +130,7 @@ class Merger:
     def input_logs_restarted(self) -> None:
         """The input logs start again from offset 0 (the broker lost its data): forget
         the offsets merged so far, keep the aggregates."""
-        self.applied = {}
+        self.covered.clear()
 
     def clear(self) -> None:
         """Forget every window, watermark and certification (scope keys stay interned)."""
@@ -144,7 +141,7 @@ class Merger:
         self.finalized = set()
         self.certifications = {}
         self.shifts = ShiftBook()
-        self.applied = {}
+        self.covered.clear()
 
     def put_window(self, window: Window, cells: Iterable[tuple[Scope, Measures]]) -> None:
         """Set a window's cells (a snapshot's); an open window's are all to be published."""

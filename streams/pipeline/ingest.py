@@ -28,22 +28,29 @@ from streams.topics import DEADLETTER, PARTIALS, declare_topics
 log = logging.getLogger(__name__)
 BARRIER_KEY = b"barrier"
 T = TypeVar("T")
+COMMIT_WAIT_SECONDS = 5.0
+"""How long a stopping ingest waits for its last offset commit."""
 
 
 def source_id(tp: TopicPartition) -> str:
     return f"{tp.topic}:{tp.partition}"
 
 
-def encode_partial(state: PartitionState, result: BatchResult) -> bytes:
-    """Header (what the merger needs) and checkpoint (what a restart needs), one record."""
+def encode_partial(state: PartitionState, result: BatchResult, first: int | None = None) -> bytes:
+    """Header (what the merger needs) and checkpoint (what a restart needs), one record.
+
+    ``first`` is the input offset the batch starts at: with the state's next offset
+    it names the input the partial covers, so the merger can tell a resent copy.
+    """
     header: dict[str, Any] = {
-        "next": state.next_offset,
         "watermark": None if state.watermark == float("-inf") else state.watermark,
         "hours": [[*key, cell.tolist()] for key, cell in result.cells.items()],
         "certs": result.certifications,
     }
     if result.shifts:
         header["shifts"] = result.shifts
+    if first is not None and state.next_offset is not None:
+        header["input"] = [first, state.next_offset]
     return orjson.dumps(header) + b"\n" + orjson.dumps(state.checkpoint(result))
 
 
@@ -75,6 +82,7 @@ class IngestService:
         self.behind = 0
         """Messages of the owned partitions not folded yet (as of the last fetch)."""
         self._stopping = asyncio.Event()
+        self._commit: asyncio.Future[None] | None = None
         self._included: dict[TopicPartition, int] = {}
         """Offset of the last partial each owned state includes (for handing it back)."""
 
@@ -108,6 +116,9 @@ class IngestService:
             # The consumer's stop waits for a rebalance listener still running:
             # let an assignment in progress give up first.
             self._stopping.set()
+            if self._commit is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._commit, COMMIT_WAIT_SECONDS)
             with contextlib.suppress(Exception):
                 await consumer.stop()
 
@@ -123,13 +134,15 @@ class IngestService:
             state = self.states.get(tp)
             if state is None:
                 continue
+            # Offsets below the state's next one are skipped by the fold (redelivered).
+            first = messages[0].offset if state.next_offset is None else state.next_offset
             with self.rt.stages.timed("fold"):
                 result = state.fold((m.offset, m.value) for m in messages)
             for offset, raw, letter in result.dead_letters:
                 record = orjson.dumps(letter.record(tp.topic, tp.partition, offset, raw))
                 letters.append(await self.producer.send(deadletter, record))
             with self.rt.stages.timed("partials"):
-                partials.append((source_id(tp).encode(), encode_partial(state, result)))
+                partials.append((source_id(tp).encode(), encode_partial(state, result, first)))
             results.append((tp, state, result, len(messages)))
         await asyncio.gather(*letters)
         topic = self.rt.settings.topic(PARTIALS)
@@ -144,8 +157,11 @@ class IngestService:
         self._count(results)
         offsets = {tp: state.next_offset for tp, state, _, _ in results if state.next_offset}
         if offsets and self.consumer is not None:
+            # aiokafka shields the commit request: a stop arriving meanwhile must let it
+            # finish before the consumer closes its connection (or it fails unheard).
+            self._commit = asyncio.ensure_future(self.consumer.commit(offsets))
             with contextlib.suppress(CommitFailedError, KafkaError):
-                await self.consumer.commit(offsets)
+                await asyncio.shield(self._commit)
 
     def _count(
         self,

@@ -67,7 +67,7 @@ def merger_items(merger: Merger) -> Iterator[list[Any]]:
             "finalized": sorted(merger.finalized),
             "certifications": [[*key, when] for key, when in merger.certifications.items()],
             "shifts": [list(row) for row in merger.shifts.items()],
-            "applied": merger.applied,
+            "covered": merger.covered.items(),
         },
     ]
     for (period, start), cells in merger.windows.items():
@@ -179,7 +179,7 @@ class Loader:
                 (team, agent, name): when for team, agent, name, when in meta["certifications"]
             }
             merger.shifts.load(meta.get("shifts", ()))
-            merger.applied = dict(meta.get("applied", {}))
+            merger.covered.load(meta.get("covered", {}))
         elif kind == "window":
             _, period, start, cells = item
             merger.put_window((period, start), (self._cell(*cell) for cell in cells))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import random
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import count
@@ -48,6 +49,7 @@ from streams.simulate.tickets import TicketLifecycle
 
 __all__ = ["TOPICS", "SimEvent", "TrafficGenerator"]
 
+DAY_MS = 24 * HOUR_MS
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
@@ -82,7 +84,9 @@ class TrafficGenerator:
         self.scenario = scenario
         self.start_ms = int(start.timestamp() * 1000)
         self.rate = rate
-        self.rng = random.Random(f"cckpi-simulate:{seed}:{self.start_ms}:{rate!r}")
+        stream = f"cckpi-simulate:{seed}:{self.start_ms}:{rate!r}"
+        self.rng = random.Random(stream)
+        self._shift_ids = uuid.uuid5(uuid.NAMESPACE_URL, stream)
         self.behaviour = scenario.behaviour
         self.profiles = dict(scenario.channels)
         self.tickets = TicketLifecycle(self)
@@ -96,6 +100,8 @@ class TrafficGenerator:
         self._on_abandoned: Handler = self._abandoned
         self._on_completed: Handler = self._completed
         self._on_followup: Handler = self._followup
+        self._on_hour: Handler = self._hour
+        self._on_shift: Handler = self._shift
         calibration = calibrate(scenario)
         self.teams: dict[str, TeamRuntime] = {}
         for team in scenario.teams:
@@ -105,6 +111,7 @@ class TrafficGenerator:
             runtime.clock = float(self.start_ms)
             self.teams[team.name] = runtime
             self._next_arrival(runtime)
+            self.push(self.start_ms, self._on_hour, (runtime, True))
 
     # -- the heap ------------------------------------------------------------
 
@@ -233,6 +240,39 @@ class TrafficGenerator:
         return SimEvent(topic, str(value["event_id"]), value)
 
     # -- arrivals and contacts -----------------------------------------------
+
+    def _hour(self, item: tuple[TeamRuntime, bool], at_ms: int) -> None:
+        """Each hour, an ``agent.shift`` for every agent whose shift starts in it (at
+        the first, also for those already on shift). Event ids come from the stream's
+        seed, not the random generator, so the rest of the stream is as without them."""
+        runtime, first = item
+        hour_ms = at_ms - at_ms % HOUR_MS
+        self.push(hour_ms + HOUR_MS, self._on_hour, (runtime, False))
+        before = set(self.slot(runtime, hour_ms - HOUR_MS).agents)
+        for agent in self.slot(runtime, hour_ms).agents:
+            if agent in before and not first:
+                continue
+            start = hour_ms
+            while agent in self.slot(runtime, start - HOUR_MS).agents and start > hour_ms - DAY_MS:
+                start -= HOUR_MS
+            end = hour_ms + HOUR_MS
+            while agent in self.slot(runtime, end).agents and end < start + DAY_MS:
+                end += HOUR_MS
+            self.push(at_ms, self._on_shift, (runtime, agent, start, end))
+
+    def _shift(self, item: tuple[TeamRuntime, Agent, int, int], at_ms: int) -> SimEvent:
+        runtime, agent, start, end = item
+        value: dict[str, object] = {
+            "event_id": str(uuid.uuid5(self._shift_ids, f"{agent.name}:{start}")),
+            "type": "agent.shift",
+            "occurred_at": self.iso(at_ms),
+            "team": runtime.name,
+            "channel": runtime.channel,
+            "agent": agent.name,
+            "start": self.iso(start),
+            "end": self.iso(end),
+        }
+        return SimEvent(AGENTS, agent.name, value)
 
     def _next_arrival(self, runtime: TeamRuntime) -> None:
         runtime.clock += self.rng.expovariate(runtime.arrivals_per_ms)

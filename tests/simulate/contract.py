@@ -26,6 +26,7 @@ TOPIC_OF_TYPE = {
     "survey.csat": "cc.surveys",
     "qa.evaluated": "cc.quality",
     "agent.certified": "cc.agents",
+    "agent.shift": "cc.agents",  # v1.2
 }
 
 # type -> (required fields, optional fields)
@@ -45,6 +46,7 @@ FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "survey.csat": ({"score"}, {"agent", "contact_id", "ticket_id"}),
     "qa.evaluated": ({"agent", "score"}, {"criteria", "contact_id", "ticket_id"}),
     "agent.certified": ({"agent", "certification", "valid_days"}, set()),
+    "agent.shift": ({"agent", "start", "end"}, set()),
 }
 COMMON = {"event_id", "type", "occurred_at", "team", "channel"}
 
@@ -135,6 +137,10 @@ def problems(topic: str, key: str, event: dict[str, object]) -> list[str]:
         days = event.get("valid_days")
         if not (_integer(days) and days > 0):
             found.append("valid_days")
+    if type_ == "agent.shift":
+        start, end = parse_time(event.get("start")), parse_time(event.get("end"))
+        if start is None or end is None or not start < end:
+            found.append("start/end")
     expected_key = {
         "cc.contacts": event.get("contact_id"),
         "cc.tickets": event.get("ticket_id"),
