@@ -17,6 +17,7 @@ from setuptools import setup
 COMPILED = [
     "streams/kpi/business_hours.py",
     "streams/kpi/catalogue.py",
+    "streams/kpi/covered.py",
     "streams/kpi/cell.py",
     "streams/kpi/dedup.py",
     "streams/kpi/derive.py",
