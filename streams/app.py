@@ -19,6 +19,7 @@ import prometheus_client
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from streams import kafka_compat
 from streams.pipeline.batching import PARTITIONER
 from streams.pipeline.ingest import IngestService
 from streams.pipeline.publish import PublishService
@@ -43,6 +44,7 @@ class Worker:
 
 def create_worker(settings: Settings) -> Worker:
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
+    kafka_compat.install()  # Faust's consumer thread and its stop may close one connection
     runtime = Runtime(settings)
     # Faust creates its data directory without parents: run/ does not exist in a clone.
     settings.data_dir.mkdir(parents=True, exist_ok=True)
