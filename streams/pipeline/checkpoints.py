@@ -35,7 +35,6 @@ class CheckpointBook:
         self.restart_pending = False
         """The partials log was found replaced; the merger must read it from offset 0."""
         self._advanced = asyncio.Event()
-        self.closed = False
 
     def observe(self, source: str, offset: int, checkpoint: bytes) -> None:
         """Apply the checkpoint of the partial at ``offset`` unless this worker owns it."""
@@ -53,19 +52,11 @@ class CheckpointBook:
         self.read = next_offset
         self._advanced.set()
 
-    async def wait_read(self, offset: int) -> bool:
-        """Wait until the merger has read the partial at ``offset``; False if it stopped
-        reading first (the worker is stopping)."""
-        while not self.closed and (self.restart_pending or self.read <= offset):
+    async def wait_read(self, offset: int) -> None:
+        """Wait until the merger has read the partial at ``offset``."""
+        while self.restart_pending or self.read <= offset:
             self._advanced.clear()
             await self._advanced.wait()
-        return not self.closed
-
-    def close(self) -> None:
-        """The merger stopped reading: release whoever waits for it. (A rebalance
-        listener waiting on it would otherwise hold the consumer's stop forever.)"""
-        self.closed = True
-        self._advanced.set()
 
     def take(self, source: str) -> PartitionState:
         """The resume state of a partition now assigned to this worker."""

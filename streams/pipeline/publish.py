@@ -114,7 +114,6 @@ class PublishService:
                     if self._snapshot_due():
                         await self._write_snapshot(consumer, tp)
         finally:
-            self.rt.checkpoints.close()
             if publisher is not None:
                 publisher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

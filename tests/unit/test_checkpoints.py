@@ -110,22 +110,3 @@ def test_a_restarted_partials_log_drops_the_states_and_waits_for_a_new_read(
     blocked, next_offset = asyncio.run(scenario())
     assert blocked, "wait_read returned before the merger re-read the new log"
     assert next_offset is None, "a state of the lost log survived the restart"
-
-
-def test_a_wait_for_the_merger_ends_when_the_merger_stops() -> None:
-    """A rebalance listener waits for the merger; when the merger stops first (the
-    worker is stopping) the wait must end, or the consumer's stop waits forever."""
-
-    async def scenario() -> tuple[bool, bool, bool]:
-        book = CheckpointBook(lambda source: None)  # type: ignore[arg-type,return-value]
-        book.advance(3)
-        read = await asyncio.wait_for(book.wait_read(2), 1)
-        waiter = asyncio.ensure_future(book.wait_read(10))
-        await asyncio.sleep(0.05)
-        blocked = not waiter.done()
-        book.close()
-        return read, blocked, await asyncio.wait_for(waiter, 1)
-
-    read, blocked, after_close = asyncio.run(scenario())
-    assert read is True and blocked
-    assert after_close is False, "a wait ended by the merger's stop reported a read"
