@@ -83,6 +83,10 @@ class BatchResult:
     """(team, queue) -> the waits of its answered and abandoned contacts."""
     new_ids: list[tuple[str, float]] = field(default_factory=list)
     tickets: dict[str, TicketMemory | None] = field(default_factory=dict)
+    first_offset: int = 0
+    """The input offset the batch starts at: with the state's next offset after it,
+    the input ``[first_offset, next_offset)`` the batch covers (offsets it skipped as
+    folded already lie below; the first batch of a partition covers from 0)."""
 
 
 class PartitionState:
@@ -116,6 +120,8 @@ class PartitionState:
         harmless.
         """
         result = BatchResult()
+        if self.next_offset is not None:
+            result.first_offset = self.next_offset
         hours: dict[HourKey, Cell] = {}
         accepted: dict[str, int] = {}
         grace = self._settings.grace_seconds

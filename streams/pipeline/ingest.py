@@ -36,11 +36,11 @@ def source_id(tp: TopicPartition) -> str:
     return f"{tp.topic}:{tp.partition}"
 
 
-def encode_partial(state: PartitionState, result: BatchResult, first: int | None = None) -> bytes:
+def encode_partial(state: PartitionState, result: BatchResult) -> bytes:
     """Header (what the merger needs) and checkpoint (what a restart needs), one record.
 
-    ``first`` is the input offset the batch starts at: with the state's next offset
-    it names the input the partial covers, so the merger can tell a resent copy.
+    The header names the input offsets the batch covers (``input``), so the merger can
+    tell a resent copy from a new batch.
     """
     header: dict[str, Any] = {
         "watermark": None if state.watermark == float("-inf") else state.watermark,
@@ -49,8 +49,8 @@ def encode_partial(state: PartitionState, result: BatchResult, first: int | None
     }
     if result.shifts:
         header["shifts"] = result.shifts
-    if first is not None and state.next_offset is not None:
-        header["input"] = [first, state.next_offset]
+    if state.next_offset is not None:
+        header["input"] = [result.first_offset, state.next_offset]
     return orjson.dumps(header) + b"\n" + orjson.dumps(state.checkpoint(result))
 
 
@@ -134,15 +134,13 @@ class IngestService:
             state = self.states.get(tp)
             if state is None:
                 continue
-            # Offsets below the state's next one are skipped by the fold (redelivered).
-            first = messages[0].offset if state.next_offset is None else state.next_offset
             with self.rt.stages.timed("fold"):
                 result = state.fold((m.offset, m.value) for m in messages)
             for offset, raw, letter in result.dead_letters:
                 record = orjson.dumps(letter.record(tp.topic, tp.partition, offset, raw))
                 letters.append(await self.producer.send(deadletter, record))
             with self.rt.stages.timed("partials"):
-                partials.append((source_id(tp).encode(), encode_partial(state, result, first)))
+                partials.append((source_id(tp).encode(), encode_partial(state, result)))
             results.append((tp, state, result, len(messages)))
         await asyncio.gather(*letters)
         topic = self.rt.settings.topic(PARTIALS)
@@ -215,6 +213,7 @@ class IngestService:
             started = time.monotonic()
             barrier = -1
             if fresh:
+                # A stop must not wait for the merger (it stops too) or a broker gone.
                 written = await self._unless_stopping(self._barrier())
                 if written is None:
                     log.info("stopping: %d partitions assigned, not restored", len(fresh))
@@ -238,15 +237,15 @@ class IngestService:
             )
             self.ready.set()
 
-    async def _barrier(self) -> int | None:
+    async def _barrier(self) -> int:
         """Write a barrier; once the merger has read past it, everything written before
-        it is in the checkpoints (the merger reads the partials topic from the start).
-        None if the merger stopped first."""
+        it is in the checkpoints (the merger reads the partials topic from the start)."""
         # A broker restarted empty (memory storage) has lost the internal topics too;
         # the barrier goes to one of them.
         await declare_topics(self.rt.settings)
         barrier = await write_barrier(self.rt, self.producer)
-        return barrier if await self.rt.checkpoints.wait_read(barrier) else None
+        await self.rt.checkpoints.wait_read(barrier)
+        return barrier
 
     async def _unless_stopping(self, work: Coroutine[Any, Any, T]) -> T | None:
         """``work``'s result, or None if this service stops first (``work`` cancelled)."""

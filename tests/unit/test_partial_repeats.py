@@ -43,9 +43,7 @@ def _partials(count: int, batch: int, seed: int) -> list[Record]:
 
     def flush(source: str) -> None:
         state = states.get(source) or states.setdefault(source, runtime.source_state(source))
-        batch = pending.pop(source)
-        first = batch[0][0] if state.next_offset is None else state.next_offset
-        record = encode_partial(state, state.fold(batch), first)
+        record = encode_partial(state, state.fold(pending.pop(source)))
         out.append((source, orjson.loads(record[: record.index(b"\n")])))
 
     for topic, key, value in events:
@@ -116,8 +114,8 @@ def test_a_partial_without_new_input_merges_nothing() -> None:
     raws = [(n, orjson.dumps(value)) for n, (_topic, _key, value) in enumerate(events)]
     state = runtime.source_state("unit.cc.contacts:0")
     merger = runtime.merger
-    first = encode_partial(state, state.fold(raws), 0)
-    again = encode_partial(state, state.fold(raws), state.next_offset)
+    first = encode_partial(state, state.fold(raws))
+    again = encode_partial(state, state.fold(raws))
     assert merger.apply("unit.cc.contacts:0", orjson.loads(first.split(b"\n")[0]))
     before = values(merger)
     assert before
