@@ -121,7 +121,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from streams.broker import EmbeddedBroker, port_is_free
-    from streams.lifecycle import die_with_parent
+    from streams.lifecycle import die_with_parent, stop_process
 
     port = args.broker_port
     if not port_is_free("127.0.0.1", port):
@@ -178,14 +178,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
         finally:
+            # SIGTERM, which every command takes as Ctrl-C: a SIGINT is ignored by a
+            # child started from a shell's background job (``cckpi demo &``).
             for process in (simulator, worker):
-                if process.poll() is None:
-                    process.send_signal(signal.SIGINT)
-            for process in (simulator, worker):
-                try:
-                    process.wait(20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+                stop_process(process, 20)
     if failed is not None:
         print(f"the {failed[0]} failed (exit code {failed[1]}); see its output above")
         return 1
